@@ -1,0 +1,23 @@
+# Resolves STRATA_WITH_CUDA (AUTO/ON/OFF) into STRATA_CUDA_ENABLED and enables the
+# CUDA language. nvcc need not be on PATH: the usual toolkit location is tried.
+include(CheckLanguage)
+set(STRATA_CUDA_ENABLED OFF)
+string(TOUPPER "${STRATA_WITH_CUDA}" _strata_cuda_mode)
+if(NOT _strata_cuda_mode STREQUAL "OFF")
+  if(NOT CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX} AND EXISTS "/usr/local/cuda/bin/nvcc")
+    set(CMAKE_CUDA_COMPILER "/usr/local/cuda/bin/nvcc" CACHE FILEPATH "CUDA compiler")
+  endif()
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    set(CMAKE_CUDA_ARCHITECTURES "${STRATA_CUDA_ARCHITECTURES}")
+    set(CMAKE_CUDA_STANDARD 20)
+    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+    enable_language(CUDA)
+    set(STRATA_CUDA_ENABLED ON)
+  elseif(_strata_cuda_mode STREQUAL "ON")
+    message(FATAL_ERROR "STRATA_WITH_CUDA=ON but no CUDA compiler (nvcc) was found. "
+                        "Install the CUDA toolkit, set CUDACXX, or configure with -DSTRATA_WITH_CUDA=OFF.")
+  else()
+    message(STATUS "strata: nvcc not found, building the CPU backend only")
+  endif()
+endif()

@@ -1,0 +1,25 @@
+// The state behind a Tensor handle, and internal access to it for src/ops.
+#pragma once
+
+#include <memory>
+
+#include "strata/tensor.h"
+
+namespace strata {
+
+struct Tensor::Impl {
+  Storage storage;
+  Shape sizes;
+  Shape strides;
+  int64_t storage_offset = 0;
+  int64_t numel = 0;
+  DType dtype = kFloat32;
+};
+
+/// Internal constructor and accessors for the front-ends (not part of the API).
+struct TensorAccess {
+  static Tensor make(Storage storage, Shape sizes, Shape strides, int64_t offset, DType dtype);
+  static const Tensor::Impl& impl(const Tensor& t) { return t.impl(); }
+};
+
+}  // namespace strata

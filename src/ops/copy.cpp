@@ -1,0 +1,1 @@
+// placeholder: owned by its area, replaced as it lands
