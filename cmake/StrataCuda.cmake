@@ -10,7 +10,9 @@ if(NOT _strata_cuda_mode STREQUAL "OFF")
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
     set(CMAKE_CUDA_ARCHITECTURES "${STRATA_CUDA_ARCHITECTURES}")
-    set(CMAKE_CUDA_STANDARD 20)
+    # CMake 3.25 knows no CUDA20 dialect for nvcc; .cu files see only kernels/ and
+    # the dtype headers, which are C++17.
+    set(CMAKE_CUDA_STANDARD 17)
     set(CMAKE_CUDA_STANDARD_REQUIRED ON)
     enable_language(CUDA)
     set(STRATA_CUDA_ENABLED ON)

@@ -1,0 +1,27 @@
+// STRATA_CUDA_CHECK(call): throws DeviceError naming the failed call, after
+// clearing CUDA's sticky last-error state. Usable from .cpp and .cu files (it
+// does not need fmt). Only in CUDA builds.
+#pragma once
+
+#if STRATA_WITH_CUDA
+#include <cuda_runtime_api.h>
+
+#include "strata/export.h"
+
+namespace strata::detail {
+[[noreturn]] STRATA_API void throw_cuda_error(int code, const char* call, const char* file, int line);
+}  // namespace strata::detail
+
+#define STRATA_CUDA_CHECK(call)                                                              \
+  do {                                                                                       \
+    const cudaError_t strata_cuda_status_ = (call);                                          \
+    if (strata_cuda_status_ != cudaSuccess) {                                                \
+      (void)cudaGetLastError();                                                              \
+      ::strata::detail::throw_cuda_error(static_cast<int>(strata_cuda_status_), #call,       \
+                                         __FILE__, __LINE__);                                \
+    }                                                                                        \
+  } while (0)
+
+/// After every <<<>>> launch: reports launch-configuration errors at once.
+#define STRATA_CUDA_CHECK_LAUNCH() STRATA_CUDA_CHECK(cudaGetLastError())
+#endif
