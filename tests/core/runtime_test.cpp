@@ -14,12 +14,12 @@
 namespace strata {
 namespace {
 
-TEST(CudaRuntime, AvailabilityAgreesWithDeviceCount) {
+TEST(DeviceRuntime, AvailabilityAgreesWithDeviceCount) {
   EXPECT_EQ(cuda::is_available(), cuda::device_count() > 0);
   EXPECT_GE(cuda::device_count(), 0);
 }
 
-TEST(CudaRuntime, WithoutDeviceStreamsThrowAndQueriesAreHarmless) {
+TEST(DeviceRuntime, WithoutDeviceStreamsThrowAndQueriesAreHarmless) {
   if (cuda::is_available()) GTEST_SKIP() << "a CUDA device is present";
   EXPECT_THROW(cuda::Stream::create(), DeviceError);
   cuda::synchronize();  // no-op without a device
