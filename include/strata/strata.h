@@ -11,6 +11,7 @@
 #include "strata/memory.h"
 #include "strata/ops.h"
 #include "strata/scalar.h"
+#include "strata/simulated_resource.h"
 #include "strata/storage.h"
 #include "strata/tensor.h"
 #include "strata/tensor_options.h"

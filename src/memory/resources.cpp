@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <new>
 
+#include <unistd.h>
+
 #include "src/core/check.h"
 #include "strata/cuda.h"
 #include "strata/memory.h"
@@ -27,14 +29,22 @@ size_t round_up_to_alignment(size_t bytes) {
 
 class HostResource final : public MemoryResource {
  public:
-  explicit HostResource(bool pinned) : pinned_(pinned) {}
+  explicit HostResource(bool pinned) : pinned_(pinned) {
+    long pages = sysconf(_SC_PHYS_PAGES);
+    long page_size = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page_size > 0) capacity_ = static_cast<size_t>(pages) * static_cast<size_t>(page_size);
+  }
 
   Device device() const override { return kCPU; }
+  /// Physical memory: a request beyond it is refused without asking malloc
+  /// (sanitizer runtimes abort on absurd sizes instead of returning nullptr).
+  size_t capacity() const noexcept override { return capacity_; }
 
  private:
   void* do_allocate(size_t bytes, StreamHandle) override {
     if (bytes == 0) bytes = kHostAlignment;
     if (bytes > SIZE_MAX - kHostAlignment) return nullptr;
+    if (capacity_ != 0 && bytes > capacity_) return nullptr;
 #if STRATA_WITH_CUDA
     if (pinned_) {
       void* ptr = nullptr;
@@ -66,6 +76,7 @@ class HostResource final : public MemoryResource {
   }
 
   bool pinned_;
+  size_t capacity_ = 0;
 };
 
 #if STRATA_WITH_CUDA
