@@ -10,6 +10,7 @@ list(APPEND STRATA_SOURCES
   src/core/views.cpp
   src/core/factories.cpp
   src/core/printing.cpp
+  src/core/shape_util.cpp
   src/ops/elementwise_iter.cpp
   src/ops/copy.cpp
   src/ops/fill.cpp

@@ -63,10 +63,13 @@ Tensor from_vector(const std::vector<T>& values, TensorOptions options = {}) {
 namespace detail {
 STRATA_API Tensor from_host_data(const void* data, DType data_dtype, const Shape& shape,
                                  const TensorOptions& options);
+/// Throws ShapeError unless `count` values fill `shape` exactly.
+STRATA_API void check_from_vector_count(size_t count, const Shape& shape);
 }
 
 template <typename T>
 Tensor from_vector(const std::vector<T>& values, const Shape& shape, TensorOptions options) {
+  detail::check_from_vector_count(values.size(), shape);
   if (!options.has_dtype()) options = options.dtype(dtype_of<T>);
   if constexpr (std::is_same_v<T, bool>) {
     std::vector<uint8_t> bytes(values.begin(), values.end());

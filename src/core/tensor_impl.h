@@ -18,7 +18,11 @@ struct Tensor::Impl {
 
 /// Internal constructor and accessors for the front-ends (not part of the API).
 struct TensorAccess {
+  /// A tensor with the given geometry, checked like the public constructor
+  /// (ShapeError when it does not fit in the storage).
   static Tensor make(Storage storage, Shape sizes, Shape strides, int64_t offset, DType dtype);
+  /// The same without checks, for geometry already known to be valid (views).
+  static Tensor make_unchecked(Storage storage, Shape sizes, Shape strides, int64_t offset, DType dtype);
   static const Tensor::Impl& impl(const Tensor& t) { return t.impl(); }
 };
 

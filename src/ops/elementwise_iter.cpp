@@ -1,1 +1,217 @@
-// placeholder: owned by its area, replaced as it lands
+#include "src/ops/elementwise_iter.h"
+
+#include <algorithm>
+#include <array>
+#include <vector>
+
+#include "src/core/check.h"
+#include "src/core/shape_util.h"
+#include "strata/ops.h"
+
+namespace strata::ops {
+
+namespace {
+
+// Dims an operand may have before coalescing; coalescing must bring them down to
+// kernels::kMaxDims.
+constexpr int kMaxInputDims = 64;
+
+struct IterationSpace {
+  int ndim = 0;
+  int num_operands = 0;
+  std::array<int64_t, kMaxInputDims> sizes{};
+  // byte_strides[operand][dim], dims in the caller's (logical) order.
+  std::array<std::array<int64_t, kMaxInputDims>, kernels::kMaxOperands> byte_strides{};
+};
+
+// True when dim `outer` should iterate inside dim `inner`, i.e. the two are in
+// the wrong order for the memory layout. The first operand (the output) whose
+// strides for the two dims differ and are both non-zero decides; equal strides
+// put the smaller size inside. With no decision the logical order stands.
+bool should_swap(const IterationSpace& space, int inner, int outer) {
+  for (int op = 0; op < space.num_operands; ++op) {
+    const int64_t inner_stride = space.byte_strides[op][inner];
+    const int64_t outer_stride = space.byte_strides[op][outer];
+    if (inner_stride == 0 || outer_stride == 0) continue;
+    if (inner_stride < outer_stride) return false;
+    if (inner_stride > outer_stride) return true;
+    if (space.sizes[inner] > space.sizes[outer]) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+StridedOperand operand_of(const Tensor& t) {
+  return StridedOperand{static_cast<char*>(t.data_ptr()), t.dtype(), t.sizes(), t.strides()};
+}
+
+Shape broadcast_shape(std::span<const std::span<const int64_t>> shapes) {
+  Shape result;
+  for (size_t n = 0; n < shapes.size(); ++n) {
+    const std::span<const int64_t> b = shapes[n];
+    if (n == 0) {
+      result.assign(b.begin(), b.end());
+      continue;
+    }
+    const Shape a = result;
+    const size_t ndim = std::max(a.size(), b.size());
+    result.assign(ndim, 1);
+    for (size_t i = 0; i < ndim; ++i) {
+      // i counts from the right; d is the dim in the result.
+      const size_t d = ndim - 1 - i;
+      const int64_t size_a = i < a.size() ? a[a.size() - 1 - i] : 1;
+      const int64_t size_b = i < b.size() ? b[b.size() - 1 - i] : 1;
+      STRATA_CHECK(size_a == size_b || size_a == 1 || size_b == 1, ShapeError,
+                   "The size of tensor a ({}) must match the size of tensor b ({}) at non-singleton dimension {}",
+                   size_a, size_b, d);
+      result[d] = size_a == 1 ? size_b : size_a;
+    }
+  }
+  return result;
+}
+
+Shape broadcast_shape(std::initializer_list<std::span<const int64_t>> shapes) {
+  return broadcast_shape(std::span<const std::span<const int64_t>>(shapes.begin(), shapes.size()));
+}
+
+bool is_broadcastable_to(std::span<const int64_t> from, std::span<const int64_t> to) {
+  if (from.size() > to.size()) return false;
+  for (size_t i = 0; i < from.size(); ++i) {
+    const int64_t size_from = from[from.size() - 1 - i];
+    const int64_t size_to = to[to.size() - 1 - i];
+    if (size_from != size_to && size_from != 1) return false;
+  }
+  return true;
+}
+
+Shape broadcast_strides(std::span<const int64_t> input_sizes, std::span<const int64_t> input_strides,
+                        std::span<const int64_t> out_sizes) {
+  Shape strides(out_sizes.size(), 0);
+  const size_t lead = out_sizes.size() - input_sizes.size();
+  for (size_t d = 0; d < input_sizes.size(); ++d) {
+    const bool broadcast = input_sizes[d] == 1 && out_sizes[lead + d] != 1;
+    strides[lead + d] = broadcast ? 0 : input_strides[d];
+  }
+  return strides;
+}
+
+kernels::ElementwiseDesc make_elementwise_desc(const StridedOperand& out, std::span<const StridedOperand> inputs,
+                                               std::string_view op_name) {
+  STRATA_CHECK(inputs.size() + 1 <= static_cast<size_t>(kernels::kMaxOperands), NotSupportedError,
+               "elementwise ops take at most {} inputs, got {}", kernels::kMaxOperands - 1, inputs.size());
+  const std::string prefix = op_name.empty() ? std::string() : fmt::format("{}: ", op_name);
+
+  // Outputs are never broadcast: the inputs must broadcast to out's shape.
+  std::array<std::span<const int64_t>, kernels::kMaxOperands> shapes{};
+  shapes[0] = out.sizes;
+  for (size_t i = 0; i < inputs.size(); ++i) shapes[i + 1] = inputs[i].sizes;
+  const Shape shape = broadcast_shape(std::span<const std::span<const int64_t>>(shapes.data(), inputs.size() + 1));
+  STRATA_CHECK(std::equal(shape.begin(), shape.end(), out.sizes.begin(), out.sizes.end()), ShapeError,
+               "{}output with shape {} doesn't match the broadcast shape {}", prefix, detail::shape_str(out.sizes),
+               detail::shape_str(shape));
+  const int ndim = static_cast<int>(shape.size());
+  STRATA_CHECK(ndim <= kMaxInputDims, NotSupportedError, "{}tensors with more than {} dimensions are not supported",
+               prefix, kMaxInputDims);
+
+  kernels::ElementwiseDesc desc;
+  desc.num_operands = static_cast<int>(inputs.size()) + 1;
+  desc.numel = detail::numel_of(shape);
+  const StridedOperand* operands[kernels::kMaxOperands] = {&out};
+  for (size_t i = 0; i < inputs.size(); ++i) operands[i + 1] = &inputs[i];
+  for (int op = 0; op < desc.num_operands; ++op) {
+    desc.operands[op].data = operands[op]->data;
+    desc.operands[op].dtype = operands[op]->dtype;
+  }
+  if (desc.numel == 0) return desc;
+
+  IterationSpace space;
+  space.ndim = ndim;
+  space.num_operands = desc.num_operands;
+  for (int d = 0; d < ndim; ++d) space.sizes[d] = shape[d];
+  for (int op = 0; op < desc.num_operands; ++op) {
+    const StridedOperand& operand = *operands[op];
+    const int64_t item = static_cast<int64_t>(element_size(operand.dtype));
+    const int lead = ndim - static_cast<int>(operand.sizes.size());
+    for (int d = 0; d < ndim; ++d) {
+      const int od = d - lead;
+      const bool broadcast = od < 0 || (operand.sizes[od] == 1 && shape[d] != 1);
+      space.byte_strides[op][d] = broadcast ? 0 : operand.strides[od] * item;
+    }
+  }
+
+  // perm[0] is the innermost dim; start from the logical (row-major) order and
+  // insertion-sort into the output's memory order.
+  std::array<int, kMaxInputDims> perm{};
+  for (int i = 0; i < ndim; ++i) perm[i] = ndim - 1 - i;
+  for (int i = 1; i < ndim; ++i) {
+    for (int j = i; j > 0 && should_swap(space, perm[j - 1], perm[j]); --j) std::swap(perm[j - 1], perm[j]);
+  }
+
+  // Coalesce in permuted order: dim `next` folds into `current` when, for every
+  // operand, stepping `next` once equals stepping `current` size times, or when
+  // either has size 1.
+  int out_ndim = 0;
+  std::array<int64_t, kMaxInputDims> sizes{};
+  std::array<std::array<int64_t, kMaxInputDims>, kernels::kMaxOperands> strides{};
+  for (int i = 0; i < ndim; ++i) {
+    const int d = perm[i];
+    const int64_t size = space.sizes[d];
+    if (out_ndim > 0) {
+      const int cur = out_ndim - 1;
+      bool mergeable = true;
+      if (sizes[cur] != 1 && size != 1) {
+        for (int op = 0; op < desc.num_operands && mergeable; ++op) {
+          mergeable = strides[op][cur] * sizes[cur] == space.byte_strides[op][d];
+        }
+      }
+      if (mergeable) {
+        if (sizes[cur] == 1) {
+          for (int op = 0; op < desc.num_operands; ++op) strides[op][cur] = space.byte_strides[op][d];
+        }
+        sizes[cur] *= size;
+        continue;
+      }
+    }
+    sizes[out_ndim] = size;
+    for (int op = 0; op < desc.num_operands; ++op) strides[op][out_ndim] = space.byte_strides[op][d];
+    ++out_ndim;
+  }
+  if (out_ndim == 0) {  // a 0-dim output: one element
+    out_ndim = 1;
+    sizes[0] = 1;
+  }
+  if (out_ndim == 1 && sizes[0] == 1) {
+    // A single element: give it dense strides so the contiguous paths take it.
+    for (int op = 0; op < desc.num_operands; ++op) {
+      strides[op][0] = static_cast<int64_t>(element_size(desc.operands[op].dtype));
+    }
+  }
+  STRATA_CHECK(out_ndim <= kernels::kMaxDims, NotSupportedError,
+               "{}elementwise iteration over {} dimensions (after coalescing) is not supported; at most {}", prefix,
+               out_ndim, kernels::kMaxDims);
+  desc.ndim = out_ndim;
+  for (int d = 0; d < out_ndim; ++d) desc.sizes[d] = sizes[d];
+  for (int op = 0; op < desc.num_operands; ++op) {
+    for (int d = 0; d < out_ndim; ++d) desc.operands[op].byte_strides[d] = strides[op][d];
+  }
+  return desc;
+}
+
+kernels::ElementwiseDesc make_elementwise_desc(const Tensor& out, std::initializer_list<Tensor> inputs,
+                                               std::string_view op_name) {
+  std::array<StridedOperand, kernels::kMaxOperands> operands{};
+  STRATA_CHECK(inputs.size() + 1 <= static_cast<size_t>(kernels::kMaxOperands), NotSupportedError,
+               "elementwise ops take at most {} inputs, got {}", kernels::kMaxOperands - 1, inputs.size());
+  size_t n = 0;
+  for (const Tensor& input : inputs) operands[n++] = operand_of(input);
+  return make_elementwise_desc(operand_of(out), std::span<const StridedOperand>(operands.data(), n), op_name);
+}
+
+}  // namespace strata::ops
+
+namespace strata {
+
+Shape broadcast_shapes(const Shape& a, const Shape& b) { return ops::broadcast_shape({a, b}); }
+
+}  // namespace strata

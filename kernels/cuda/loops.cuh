@@ -1,0 +1,41 @@
+// Shared CUDA launch helpers for the elementwise kernels: grid sizing and a scope
+// that makes a stream's device current for the launch.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "src/runtime/cuda_check.h"
+
+namespace strata::kernels::cuda {
+
+inline constexpr int kBlockThreads = 256;
+
+/// Blocks for a grid-stride loop over n elements (capped: each thread loops).
+inline unsigned int grid_blocks(int64_t n) {
+  const int64_t blocks = (n + kBlockThreads - 1) / kBlockThreads;
+  return static_cast<unsigned int>(std::clamp<int64_t>(blocks, 1, int64_t{1} << 20));
+}
+
+/// Makes `device` current for a scope (kernels launch on the current device's
+/// streams) and restores the previous device after. Never throws on restore.
+class DeviceScope {
+ public:
+  explicit DeviceScope(int device) {
+    STRATA_CUDA_CHECK(cudaGetDevice(&previous_));
+    if (previous_ != device) STRATA_CUDA_CHECK(cudaSetDevice(device));
+  }
+  ~DeviceScope() {
+    int current = previous_;
+    if (cudaGetDevice(&current) == cudaSuccess && current != previous_) (void)cudaSetDevice(previous_);
+  }
+  DeviceScope(const DeviceScope&) = delete;
+  DeviceScope& operator=(const DeviceScope&) = delete;
+
+ private:
+  int previous_ = 0;
+};
+
+}  // namespace strata::kernels::cuda
