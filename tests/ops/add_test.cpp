@@ -5,6 +5,8 @@
 #include <random>
 #include <vector>
 
+#include "kernels/common/fast_divmod.h"
+#include "kernels/common/offset_calc.h"
 #include "ops/elementwise_test_util.h"
 #include "strata/strata.h"
 
@@ -508,6 +510,46 @@ TEST(AddCuda, CudaResultsEqualCpuResults) {
   const Tensor out_g = empty({100000}, TensorOptions().device("cuda"));
   add_out(out_g, mis_g, mis_g, 2);
   EXPECT_EQ(out_g.to_vector<float>(), add(mis, mis, 2).to_vector<float>());
+}
+
+// The CUDA strided kernels' 32-bit index arithmetic, checked on the host.
+TEST(AddIndexing, FastDivmodMatchesDivision) {
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<uint32_t> numerator(0, INT32_MAX);
+  for (uint32_t d : {1u, 2u, 3u, 7u, 10u, 255u, 256u, 1000u, 65537u, 1u << 20, 123456789u, (1u << 31) - 1}) {
+    const kernels::FastDivmod fast(d);
+    for (uint32_t n : {0u, 1u, d - 1, d, d + 1, static_cast<uint32_t>(INT32_MAX), static_cast<uint32_t>(INT32_MAX) - 1}) {
+      if (n > static_cast<uint32_t>(INT32_MAX)) continue;
+      EXPECT_EQ(fast.div(n), n / d) << n << " / " << d;
+    }
+    for (int i = 0; i < 2000; ++i) {
+      const uint32_t n = numerator(rng);
+      ASSERT_EQ(fast.div(n), n / d) << n << " / " << d;
+    }
+  }
+}
+
+TEST(AddIndexing, OffsetCalculatorMatchesElementOffsets) {
+  kernels::ElementwiseDesc desc;
+  desc.ndim = 3;
+  desc.sizes[0] = 7;
+  desc.sizes[1] = 5;
+  desc.sizes[2] = 9;
+  desc.numel = 7 * 5 * 9;
+  desc.num_operands = 3;
+  const int64_t strides[3][3] = {{4, 28, 140}, {0, 8, 40}, {36, 0, 4}};
+  for (int k = 0; k < 3; ++k) {
+    for (int d = 0; d < 3; ++d) desc.operands[k].byte_strides[d] = strides[k][d];
+  }
+  const bool ignored[3] = {false, false, false};
+  const kernels::OffsetCalculator32<3> calc(desc, ignored);
+  for (int64_t i = 0; i < desc.numel; ++i) {
+    int64_t want[3];
+    kernels::element_offsets(desc, i, want);
+    uint32_t got[3];
+    calc.get(static_cast<uint32_t>(i), got);
+    for (int k = 0; k < 3; ++k) ASSERT_EQ(got[k], static_cast<uint32_t>(want[k])) << "element " << i;
+  }
 }
 
 }  // namespace
