@@ -40,22 +40,8 @@ size_t round_up(size_t value, size_t multiple) { return (value + multiple - 1) /
 
 // ---- bookkeeping containers that do not touch the heap on a cache hit ------------
 
-struct Block {
-  char* ptr = nullptr;
-  size_t size = 0;
-  size_t requested = 0;          // what the caller asked for, while allocated
-  StreamHandle stream = nullptr; // the stream the segment belongs to
-  Block* prev = nullptr;         // address-order neighbours inside the segment
-  Block* next = nullptr;
-  uint64_t freed_at = 0;         // free sequence number when it entered the pool (GC age)
-  int event_count = 0;           // events still pending before it may be reused
-  bool small = false;
-  bool allocated = false;
-  std::vector<StreamHandle> stream_uses;  // other streams that used it (record_stream)
+struct Block;
 
-  bool is_split() const noexcept { return prev != nullptr || next != nullptr; }
-  bool in_pool() const noexcept { return !allocated && event_count == 0; }
-};
 
 // Free blocks ordered by (stream, size, address): a lower_bound on (stream, size)
 // is the best fit on that stream.
@@ -66,20 +52,10 @@ struct BlockOrder {
     size_t size;
   };
   static uintptr_t id(StreamHandle s) { return reinterpret_cast<uintptr_t>(s); }
-  bool operator()(const Block* a, const Block* b) const noexcept {
-    if (a->stream != b->stream) return id(a->stream) < id(b->stream);
-    if (a->size != b->size) return a->size < b->size;
-    return a->ptr < b->ptr;
-  }
+  bool operator()(const Block* a, const Block* b) const noexcept;
   // The key sorts before every block of equal stream and size.
-  bool operator()(const Block* a, const Key& k) const noexcept {
-    if (a->stream != k.stream) return id(a->stream) < id(k.stream);
-    return a->size < k.size;
-  }
-  bool operator()(const Key& k, const Block* b) const noexcept {
-    if (k.stream != b->stream) return id(k.stream) < id(b->stream);
-    return k.size <= b->size;
-  }
+  bool operator()(const Block* a, const Key& k) const noexcept;
+  bool operator()(const Key& k, const Block* b) const noexcept;
 };
 
 // A free list of tree nodes shared by the two pools' sets. One node is added per
@@ -149,6 +125,39 @@ class PooledNodeAllocator {
 };
 
 using FreeBlockSet = std::set<Block*, BlockOrder, PooledNodeAllocator<Block*>>;
+
+struct Block {
+  char* ptr = nullptr;
+  size_t size = 0;
+  size_t requested = 0;          // what the caller asked for, while allocated
+  StreamHandle stream = nullptr; // the stream the segment belongs to
+  Block* prev = nullptr;         // address-order neighbours inside the segment
+  Block* next = nullptr;
+  uint64_t freed_at = 0;         // free sequence number when it entered the pool (GC age)
+  int event_count = 0;           // events still pending before it may be reused
+  bool small = false;
+  bool allocated = false;
+  std::vector<StreamHandle> stream_uses;  // other streams that used it (record_stream)
+  // Its node in the free set while there: erasing a known block needs no search.
+  FreeBlockSet::iterator pool_position;
+
+  bool is_split() const noexcept { return prev != nullptr || next != nullptr; }
+  bool in_pool() const noexcept { return !allocated && event_count == 0; }
+};
+
+inline bool BlockOrder::operator()(const Block* a, const Block* b) const noexcept {
+  if (a->stream != b->stream) return id(a->stream) < id(b->stream);
+  if (a->size != b->size) return a->size < b->size;
+  return a->ptr < b->ptr;
+}
+inline bool BlockOrder::operator()(const Block* a, const Key& k) const noexcept {
+  if (a->stream != k.stream) return id(a->stream) < id(k.stream);
+  return a->size < k.size;
+}
+inline bool BlockOrder::operator()(const Key& k, const Block* b) const noexcept {
+  if (k.stream != b->stream) return id(k.stream) < id(b->stream);
+  return k.size <= b->size;
+}
 
 struct SegmentOrder {
   bool operator()(const Block* a, const Block* b) const noexcept { return a->ptr < b->ptr; }
@@ -237,7 +246,7 @@ struct PendingStream {
   std::deque<PendingEvent> events;
 };
 
-void update_stat(Stat& stat, int64_t delta) noexcept {
+[[gnu::always_inline]] inline void update_stat(Stat& stat, int64_t delta) noexcept {
   stat.current += delta;
   if (delta > 0) {
     stat.allocated += delta;
@@ -291,9 +300,10 @@ struct CachingAllocator::Impl {
 
   FreeBlockSet& pool_of(const Block* block) { return block->small ? small_blocks : large_blocks; }
   static size_t pool_index(bool small) { return small ? kSmallPool : kLargePool; }
+
   bool is_oversize(size_t size) const { return size >= config.max_split_size; }
 
-  void update(StatArray& array, bool small, int64_t delta) noexcept {
+  [[gnu::always_inline]] void update(StatArray& array, bool small, int64_t delta) noexcept {
     update_stat(array[kAllPools], delta);
     update_stat(array[pool_index(small)], delta);
   }
@@ -361,21 +371,65 @@ struct CachingAllocator::Impl {
 
   void insert_free(Block* block) noexcept {
     block->freed_at = ++free_sequence;
-    pool_of(block).insert(block);
-    if (block->is_split()) {
-      update(stats.inactive_split, block->small, 1);
-      update(stats.inactive_split_bytes, block->small, static_cast<int64_t>(block->size));
-    }
+    block->pool_position = pool_of(block).insert(block).first;
+    count_inactive_split(block, +1);
   }
 
   void erase_free(Block* block) noexcept {
-    pool_of(block).erase(block);
-    if (block->is_split()) {
-      update(stats.inactive_split, block->small, -1);
-      update(stats.inactive_split_bytes, block->small, -static_cast<int64_t>(block->size));
-    }
+    pool_of(block).erase(block->pool_position);
+    count_inactive_split(block, -1);
   }
 
+  // The part of inactive_split a pooled block accounts for (it counts while it
+  // shares its segment with other blocks).
+  [[gnu::always_inline]] void count_inactive_split(const Block* block, int sign) noexcept {
+    if (!block->is_split()) return;
+    update(stats.inactive_split, block->small, sign);
+    update(stats.inactive_split_bytes, block->small, sign * static_cast<int64_t>(block->size));
+  }
+
+  // Restores the pool order after a pooled block's size changed. When the block
+  // still sorts between its neighbours (the usual case) nothing moves; otherwise
+  // its node is re-linked, never reallocated.
+  void resort(Block* block) noexcept {
+    FreeBlockSet& pool = pool_of(block);
+    if (pool.size() == 1) return;
+    auto it = block->pool_position;
+    BlockOrder less;
+    bool after_prev = it == pool.begin() || less(*std::prev(it), block);
+    bool before_next = std::next(it) == pool.end() || less(block, *std::next(it));
+    if (after_prev && before_next) return;
+    auto node = pool.extract(it);
+    block->pool_position = pool.insert(std::move(node)).position;
+  }
+
+  // Carves `size` bytes off the top of a pooled free block, which stays in the
+  // pool (keeping its node) with the lower remainder. Allocating from the top
+  // keeps a segment's head block at its start and makes the common
+  // alloc/free cycle re-sort nothing.
+  Block* carve(Block* free_block, size_t size) noexcept {
+    // Before: counted when split; after: always split (it has the carved block).
+    if (free_block->is_split()) {
+      update(stats.inactive_split_bytes, free_block->small, -static_cast<int64_t>(size));
+    } else {
+      update(stats.inactive_split, free_block->small, 1);
+      update(stats.inactive_split_bytes, free_block->small, static_cast<int64_t>(free_block->size - size));
+    }
+    Block* carved = new_block();
+    free_block->size -= size;
+    carved->ptr = free_block->ptr + free_block->size;
+    carved->size = size;
+    carved->stream = free_block->stream;
+    carved->small = free_block->small;
+    carved->prev = free_block;
+    carved->next = free_block->next;
+    if (free_block->next != nullptr) free_block->next->prev = carved;
+    free_block->next = carved;
+    resort(free_block);
+    return carved;
+  }
+
+  // Best fit on `stream`, split when worth it; nullptr when nothing fits.
   Block* take_free_block(bool small, StreamHandle stream, size_t size) {
     FreeBlockSet& pool = small ? small_blocks : large_blocks;
     auto it = pool.lower_bound(BlockOrder::Key{stream, size});
@@ -385,22 +439,10 @@ struct CachingAllocator::Impl {
     // oversize request only one close to its size.
     if (!is_oversize(size) && is_oversize(block->size)) return nullptr;
     if (is_oversize(size) && block->size - size >= config.max_non_split_rounding) return nullptr;
-    erase_free(block);
+    if (should_split(block, size)) return carve(block, size);
+    pool.erase(it);
+    count_inactive_split(block, -1);
     return block;
-  }
-
-  void split(Block* block, size_t size) noexcept {
-    Block* rest = new_block();
-    rest->ptr = block->ptr + size;
-    rest->size = block->size - size;
-    rest->stream = block->stream;
-    rest->small = block->small;
-    rest->prev = block;
-    rest->next = block->next;
-    if (block->next != nullptr) block->next->prev = rest;
-    block->next = rest;
-    block->size = size;
-    insert_free(rest);
   }
 
   // Returns a block that is neither allocated nor waiting for events to the pool,
@@ -412,20 +454,28 @@ struct CachingAllocator::Impl {
       release_segment(block);
       return;
     }
-    if (Block* prev = block->prev; prev != nullptr && prev->in_pool()) {
-      erase_free(prev);
-      prev->size += block->size;
-      prev->next = block->next;
-      if (block->next != nullptr) block->next->prev = prev;
-      recycle(block);
-      block = prev;
-    }
-    if (Block* next = block->next; next != nullptr && next->in_pool()) {
+    Block* prev = block->prev;
+    Block* next = block->next;
+    bool merge_prev = prev != nullptr && prev->in_pool();
+    bool merge_next = next != nullptr && next->in_pool();
+    if (merge_next) {
       erase_free(next);
       block->size += next->size;
       block->next = next->next;
       if (next->next != nullptr) next->next->prev = block;
       recycle(next);
+    }
+    if (merge_prev) {
+      // The pooled predecessor grows in place.
+      count_inactive_split(prev, -1);
+      prev->size += block->size;
+      prev->next = block->next;
+      if (block->next != nullptr) block->next->prev = prev;
+      recycle(block);
+      prev->freed_at = ++free_sequence;
+      count_inactive_split(prev, +1);
+      resort(prev);
+      return;
     }
     insert_free(block);
   }
@@ -629,8 +679,11 @@ struct CachingAllocator::Impl {
     } else {
       ++stats.num_cache_misses;
       block = allocate_segment(size, small, stream, bytes);
+      if (should_split(block, size)) {
+        insert_free(block);
+        block = carve(block, size);
+      }
     }
-    if (should_split(block, size)) split(block, size);
     block->allocated = true;
     block->requested = bytes;
     allocated.insert(block->ptr, block);

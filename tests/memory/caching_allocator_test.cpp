@@ -282,20 +282,22 @@ TEST_P(AllocatorOverResource, SplitAndCoalesceShowInTheSnapshot) {
   ASSERT_EQ(segments.size(), 1u);
   EXPECT_TRUE(segments[0].is_small);
   EXPECT_EQ(segments[0].total_size, 2 * kMiB);
+  // Blocks are carved from the top of the free block: [free | b | a].
   ASSERT_EQ(segments[0].blocks.size(), 3u);
-  EXPECT_EQ(segments[0].blocks[0].address, reinterpret_cast<uintptr_t>(a));
-  EXPECT_EQ(segments[0].blocks[0].size, 1024u);
-  EXPECT_EQ(segments[0].blocks[0].requested_size, 1000u);
-  EXPECT_TRUE(segments[0].blocks[0].allocated);
+  EXPECT_FALSE(segments[0].blocks[0].allocated);
+  EXPECT_EQ(segments[0].blocks[0].size, 2 * kMiB - 1024 - 4096);
   EXPECT_EQ(segments[0].blocks[1].address, reinterpret_cast<uintptr_t>(b));
   EXPECT_EQ(segments[0].blocks[1].size, 4096u);
-  EXPECT_FALSE(segments[0].blocks[2].allocated);
-  EXPECT_EQ(segments[0].blocks[2].size, 2 * kMiB - 1024 - 4096);
+  EXPECT_TRUE(segments[0].blocks[1].allocated);
+  EXPECT_EQ(segments[0].blocks[2].address, reinterpret_cast<uintptr_t>(a));
+  EXPECT_EQ(segments[0].blocks[2].size, 1024u);
+  EXPECT_EQ(segments[0].blocks[2].requested_size, 1000u);
+  EXPECT_TRUE(segments[0].blocks[2].allocated);
 
   allocator->deallocate(a);  // a's neighbour b is allocated: no merge
   segments = allocator->snapshot();
   ASSERT_EQ(segments[0].blocks.size(), 3u);
-  EXPECT_FALSE(segments[0].blocks[0].allocated);
+  EXPECT_FALSE(segments[0].blocks[2].allocated);
   MemoryStats stats = allocator->stats();
   EXPECT_EQ(stats.inactive_split[kAllPools].current, 2);
   EXPECT_EQ(stats.inactive_split_bytes[kSmallPool].current, static_cast<int64_t>(2 * kMiB - 4096));
@@ -314,7 +316,8 @@ TEST_P(AllocatorOverResource, SplitAndCoalesceShowInTheSnapshot) {
   const SegmentInfo& large = segments[0].is_small ? segments[1] : segments[0];
   EXPECT_EQ(large.total_size, 20 * kMiB);
   ASSERT_EQ(large.blocks.size(), 2u);
-  EXPECT_EQ(large.blocks[1].size, 17 * kMiB);
+  EXPECT_EQ(large.blocks[0].size, 17 * kMiB);
+  EXPECT_EQ(large.blocks[1].address, reinterpret_cast<uintptr_t>(c));
   expect_snapshot_agrees_with_stats(*allocator);
   allocator->deallocate(c);
   expect_snapshot_agrees_with_stats(*allocator);
@@ -723,8 +726,8 @@ TEST_F(SimulatedPool, RoundupPowerOfTwoDivisionsChangesBlockSizes) {
   CachingAllocator divided(device_, AllocatorConfig::parse("roundup_power2_divisions:4"));
   void* a = plain.allocate(1300000);
   void* b = divided.allocate(1300000);
-  EXPECT_EQ(plain.snapshot()[0].blocks[0].size, 1300480u);    // a multiple of 512
-  EXPECT_EQ(divided.snapshot()[0].blocks[0].size, 1310720u);  // 1 MiB + 1/4 MiB
+  EXPECT_EQ(plain.snapshot()[0].blocks[1].size, 1300480u);    // a multiple of 512
+  EXPECT_EQ(divided.snapshot()[0].blocks[1].size, 1310720u);  // 1 MiB + 1/4 MiB
   plain.deallocate(a);
   divided.deallocate(b);
 }
