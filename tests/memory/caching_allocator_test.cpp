@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
+#include <cstdlib>
+#include <new>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -19,6 +22,18 @@
 #include "strata/memory.h"
 #include "strata/simulated_resource.h"
 #include "strata/storage.h"
+
+// Counts heap allocations made anywhere in the process (libstrata's included),
+// so that a test can check that a cache hit allocates nothing.
+std::atomic<int64_t> g_heap_allocations{0};
+
+void* operator new(size_t bytes) {
+  g_heap_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* ptr = std::malloc(bytes == 0 ? 1 : bytes)) return ptr;
+  throw std::bad_alloc();
+}
+void operator delete(void* ptr) noexcept { std::free(ptr); }
+void operator delete(void* ptr, size_t) noexcept { std::free(ptr); }
 
 namespace strata {
 namespace {
@@ -352,6 +367,24 @@ TEST_P(AllocatorOverResource, FreedBlockIsReusedWithoutAnUpstreamCall) {
     EXPECT_EQ(harness_.simulated->counters().allocate_calls, calls);
     allocator->deallocate(again);
   }
+}
+
+TEST_P(AllocatorOverResource, CacheHitsMakeNoHeapAllocation) {
+  auto allocator = make_allocator();
+  std::vector<size_t> sizes = {512, 64 * kKiB, kMiB, 64 * kMiB, 3000, 5 * kMiB};
+  for (size_t bytes : sizes) allocator->deallocate(allocator->allocate(bytes));  // warm
+  int64_t device_allocs = allocator->stats().num_device_alloc;
+  int64_t before = g_heap_allocations.load();
+  for (int round = 0; round < 100; ++round) {
+    for (size_t bytes : sizes) {
+      void* ptr = allocator->allocate(bytes);
+      allocator->deallocate(ptr);
+    }
+  }
+  EXPECT_EQ(g_heap_allocations.load(), before);
+  EXPECT_EQ(allocator->stats().num_device_alloc, device_allocs);
+  auto probe = std::make_unique<int>(1);  // the counter does see heap allocations
+  EXPECT_EQ(g_heap_allocations.load(), before + 1);
 }
 
 TEST_P(AllocatorOverResource, BlocksStayWithTheirStream) {
