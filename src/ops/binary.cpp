@@ -13,6 +13,7 @@
 #include "kernels/cpu/binary.h"
 #include "src/core/check.h"
 #include "src/core/shape_util.h"
+#include "src/core/tensor_impl.h"
 #include "src/ops/elementwise_iter.h"
 #include "src/ops/overlap.h"
 #include "src/runtime/stream_util.h"
@@ -120,21 +121,40 @@ void check_written_shape(const char* op_name, const Tensor& written, const Tenso
                op_name, detail::shape_str(out_sizes), detail::shape_str(shape));
 }
 
+// PyTorch's fast setup: when every memory operand is row-major dense with the
+// output's shape, the iteration space is one dimension and no broadcasting,
+// reordering or coalescing is needed. Per-call cost matters for small tensors.
+bool make_dense_desc(kernels::ElementwiseDesc& it, const Tensor& out, const Tensor& a, const Tensor* b,
+                     int scalar_input) {
+  const auto& o = TensorAccess::impl(out);
+  const Tensor* inputs[2] = {&a, b};
+  for (int k = 1; k <= 2; ++k) {
+    if (k == scalar_input) continue;
+    const auto& in = TensorAccess::impl(*inputs[k - 1]);
+    if (in.sizes != o.sizes || !detail::is_contiguous_layout(in.sizes, in.strides)) return false;
+  }
+  if (!detail::is_contiguous_layout(o.sizes, o.strides)) return false;
+  it.ndim = 1;
+  it.sizes[0] = o.numel;
+  it.numel = o.numel;
+  it.num_operands = 3;
+  const Tensor* operands[3] = {&out, &a, b};
+  for (int k = 0; k < 3; ++k) {
+    if (k != 0 && k == scalar_input) continue;  // data unused, strides 0
+    const auto& t = TensorAccess::impl(*operands[k]);
+    it.operands[k].data = static_cast<char*>(operands[k]->data_ptr());
+    it.operands[k].dtype = t.dtype;
+    it.operands[k].byte_strides[0] = static_cast<int64_t>(kernels::ElementwiseDesc::dtype_size(t.dtype));
+  }
+  return true;
+}
+
 // Builds the descriptor and runs the kernel; all checks have passed. `b` is null
 // when the second input is the Scalar `b_scalar`.
 void launch_add(const char* op_name, const Tensor& out, const Tensor& a, const Tensor* b, const Scalar* b_scalar,
                 DType compute, const Scalar& alpha, const Device& device) {
-  StridedOperand inputs[2] = {operand_of(a), {}};
-  if (b != nullptr) {
-    inputs[1] = operand_of(*b);
-  } else {
-    inputs[1].dtype = compute;  // a 0-dim operand: stride 0 everywhere; its value travels in the desc
-  }
   kernels::AddDesc desc;
-  desc.iter = make_elementwise_desc(operand_of(out), std::span<const StridedOperand>(inputs, 2), op_name);
-  if (desc.iter.numel == 0) return;
   desc.compute_dtype = compute;
-
   // Which input travels as a value: the Scalar, else a 0-dim CPU tensor (b
   // first; for a CUDA op it is the one CPU scalar allowed).
   const Tensor* lifted = nullptr;
@@ -147,6 +167,20 @@ void launch_add(const char* op_name, const Tensor& out, const Tensor& a, const T
     desc.scalar_input = 1;
     lifted = &a;
   }
+  if (!make_dense_desc(desc.iter, out, a, b, desc.scalar_input)) {
+    StridedOperand inputs[2] = {operand_of(a), {}};
+    if (b != nullptr) {
+      inputs[1] = operand_of(*b);
+    } else {
+      inputs[1].dtype = compute;  // a 0-dim operand: stride 0 everywhere; its value travels in the desc
+    }
+    desc.iter = make_elementwise_desc(operand_of(out), std::span<const StridedOperand>(inputs, 2), op_name);
+  }
+  if (desc.iter.numel == 0) return;
+  if (desc.scalar_input != 0) {
+    for (int d = 0; d < desc.iter.ndim; ++d) desc.iter.operands[desc.scalar_input].byte_strides[d] = 0;
+  }
+
   kernels::dispatch_dtype(compute, [&](auto tag) {
     using T = typename decltype(tag)::type;
     using M = kernels::opmath_t<T>;
