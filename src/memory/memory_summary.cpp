@@ -25,7 +25,7 @@ namespace detail {
 
 namespace {
 
-constexpr int kWidth = 79;
+constexpr int kWidth = 82;
 
 std::string rule(char fill) { return "|" + std::string(kWidth - 2, fill) + "|\n"; }
 
@@ -53,7 +53,7 @@ void add_pooled_rows(std::string& out, const std::string& name, const StatArray&
 std::string format_summary(const MemoryStats& stats, const std::string& device_name) {
   std::string out;
   out += rule('=');
-  out += fmt::format("|{:^77}|\n", fmt::format("strata caching allocator summary: {}", device_name));
+  out += fmt::format("|{:^80}|\n", fmt::format("strata caching allocator summary: {}", device_name));
   out += rule('-');
   out += fmt::format("| {:<27}|{:>11} |{:>11} |{:>11} |{:>11} |\n", "Metric", "Cur Usage", "Peak Usage",
                      "Tot Alloc", "Tot Freed");
@@ -72,14 +72,14 @@ std::string format_summary(const MemoryStats& stats, const std::string& device_n
   add_row(out, "Oversize allocations", stats.oversize_allocations, count_text);
   add_row(out, "Oversize segments", stats.oversize_segments, count_text);
   out += rule('-');
-  out += fmt::format("| {:<27}|{:>48} |\n", "Upstream allocs / frees",
+  out += fmt::format("| {:<27}|{:>50} |\n", "Upstream allocs / frees",
                      fmt::format("{} / {}", stats.num_device_alloc, stats.num_device_free));
-  out += fmt::format("| {:<27}|{:>48} |\n", "Cache hits / misses",
+  out += fmt::format("| {:<27}|{:>50} |\n", "Cache hits / misses",
                      fmt::format("{} / {}", stats.num_cache_hits, stats.num_cache_misses));
-  out += fmt::format("| {:<27}|{:>48} |\n", "Alloc retries / OOMs",
+  out += fmt::format("| {:<27}|{:>50} |\n", "Alloc retries / OOMs",
                      fmt::format("{} / {}", stats.num_alloc_retries, stats.num_ooms));
-  out += fmt::format("| {:<27}|{:>48} |\n", "Stream synchronizations", stats.num_sync_all_streams);
-  out += fmt::format("| {:<27}|{:>48} |\n", "max_split_size",
+  out += fmt::format("| {:<27}|{:>50} |\n", "Stream synchronizations", stats.num_sync_all_streams);
+  out += fmt::format("| {:<27}|{:>50} |\n", "max_split_size",
                      stats.max_split_size == SIZE_MAX ? std::string("unlimited")
                                                       : format_bytes(stats.max_split_size));
   out += rule('=');
