@@ -1,1 +1,87 @@
-// placeholder: owned by its area, replaced as it lands
+// CPU validation pass of the scatter family: the smallest and largest value of
+// each index tensor, computed before anything is written. Min and max are exact,
+// so combining the threads' partial results in any order gives the same answer.
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <mutex>
+
+#include "kernels/common/scatter_kernels.h"
+#include "src/runtime/parallel.h"
+
+namespace strata::kernels::cpu {
+namespace {
+
+template <typename I>
+void min_max_contiguous(const I* data, int64_t begin, int64_t end, int64_t& lo, int64_t& hi) {
+  I mn = std::numeric_limits<I>::max();
+  I mx = std::numeric_limits<I>::lowest();
+  for (int64_t i = begin; i < end; ++i) {
+    mn = std::min(mn, data[i]);
+    mx = std::max(mx, data[i]);
+  }
+  lo = std::min<int64_t>(lo, mn);
+  hi = std::max<int64_t>(hi, mx);
+}
+
+/// Min/max over the linear positions [begin, end) of a strided tensor.
+void min_max_strided(const IndexTensorDesc& t, int64_t begin, int64_t end, int64_t& lo, int64_t& hi) {
+  int64_t coord[kMaxDims] = {};
+  int64_t offset = 0;
+  int64_t rest = begin;
+  for (int dim = t.ndim - 1; dim >= 0; --dim) {
+    coord[dim] = rest % t.sizes[dim];
+    rest /= t.sizes[dim];
+    offset += coord[dim] * t.byte_strides[dim];
+  }
+  for (int64_t i = begin; i < end; ++i) {
+    const int64_t v = load_index(t.data + offset, t.dtype);
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+    for (int dim = t.ndim - 1; dim >= 0; --dim) {
+      ++coord[dim];
+      offset += t.byte_strides[dim];
+      if (coord[dim] < t.sizes[dim]) break;
+      offset -= coord[dim] * t.byte_strides[dim];
+      coord[dim] = 0;
+    }
+  }
+}
+
+bool is_contiguous(const IndexTensorDesc& t) {
+  int64_t expected = t.dtype == DType::Int64 ? 8 : 4;
+  for (int dim = t.ndim - 1; dim >= 0; --dim) {
+    if (t.sizes[dim] != 1 && t.byte_strides[dim] != expected) return false;
+    expected *= t.sizes[dim];
+  }
+  return true;
+}
+
+}  // namespace
+
+void index_min_max(const IndexTensorDesc* tensors, int count, IndexRange* out) {
+  for (int i = 0; i < count; ++i) {
+    const IndexTensorDesc& t = tensors[i];
+    int64_t lo = std::numeric_limits<int64_t>::max();
+    int64_t hi = std::numeric_limits<int64_t>::lowest();
+    std::mutex combine;
+    const bool contiguous = is_contiguous(t);
+    parallel_for(0, t.numel, kGrainSize * 4, [&](int64_t begin, int64_t end) {
+      int64_t part_lo = std::numeric_limits<int64_t>::max();
+      int64_t part_hi = std::numeric_limits<int64_t>::lowest();
+      if (!contiguous) {
+        min_max_strided(t, begin, end, part_lo, part_hi);
+      } else if (t.dtype == DType::Int64) {
+        min_max_contiguous(reinterpret_cast<const int64_t*>(t.data), begin, end, part_lo, part_hi);
+      } else {
+        min_max_contiguous(reinterpret_cast<const int32_t*>(t.data), begin, end, part_lo, part_hi);
+      }
+      std::lock_guard<std::mutex> lock(combine);
+      lo = std::min(lo, part_lo);
+      hi = std::max(hi, part_hi);
+    });
+    out[i] = IndexRange{lo, hi};
+  }
+}
+
+}  // namespace strata::kernels::cpu

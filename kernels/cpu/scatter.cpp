@@ -1,1 +1,250 @@
-// placeholder: owned by its area, replaced as it lands
+// CPU kernels of the scatter family: indexed updates (scatter mode) and indexed
+// reads (gather mode) over a ScatterDesc.
+//
+// Each row of the iteration space is processed in blocks: first the byte
+// offsets of a block's destinations and sources are computed (code that depends
+// only on the number of index tensors), then a loop typed by (reduce, dtype)
+// applies them, prefetching destinations a few updates ahead. That keeps the
+// number of template instantiations small and the random-access loop tight.
+//
+// Determinism: a destination only ever receives its updates from one thread,
+// in index order. Work is split either over a "free" dimension (one that maps
+// directly onto a dimension of self, so positions with different coordinates on
+// it never meet) or, when there is none, over ranges of destination addresses
+// (every thread walks all positions and applies only those landing in its
+// range). Either way the result equals the serial loop's, bit for bit, for any
+// thread count.
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/common/dispatch.h"
+#include "kernels/common/scatter_kernels.h"
+#include "kernels/common/scatter_reduce.h"
+#include "src/runtime/parallel.h"
+#include "strata/config.h"
+
+namespace strata::kernels::cpu {
+namespace {
+
+constexpr int kBlock = 256;
+constexpr int kPrefetchDistance = 16;
+
+/// Applies n updates (scatter) or copies (gather) at the given byte offsets.
+using ApplyFn = void (*)(const ScatterDesc& d, char* indexed, const char* direct,
+                         const int64_t* indexed_offsets, const int64_t* direct_offsets, int n);
+
+template <ScatterReduce R, typename T>
+void apply_updates(const ScatterDesc& d, char* indexed, const char* direct, const int64_t* dst,
+                   const int64_t* src, int n) {
+  for (int i = 0; i < n; ++i) {
+    if (i + kPrefetchDistance < n) __builtin_prefetch(indexed + dst[i + kPrefetchDistance], 1);
+    T* target = reinterpret_cast<T*>(indexed + dst[i]);
+    const T value = *reinterpret_cast<const T*>(direct + src[i]);
+    *target = scatter_combine<R, T>(*target, value, d);
+  }
+}
+
+// Gather copies bytes, so one instantiation per element size serves all dtypes.
+template <typename Bits>
+void apply_gather(const ScatterDesc&, char* indexed, const char* direct, const int64_t* src_in_indexed,
+                  const int64_t* dst_in_direct, int n) {
+  char* out = const_cast<char*>(direct);
+  for (int i = 0; i < n; ++i) {
+    if (i + kPrefetchDistance < n) __builtin_prefetch(indexed + src_in_indexed[i + kPrefetchDistance], 0);
+    *reinterpret_cast<Bits*>(out + dst_in_direct[i]) = *reinterpret_cast<const Bits*>(indexed + src_in_indexed[i]);
+  }
+}
+
+template <typename Fn>
+auto dispatch_element_size(size_t size, Fn&& fn) {
+  switch (size) {
+    case 1: return fn(TypeTag<uint8_t>{});
+    case 2: return fn(TypeTag<uint16_t>{});
+    case 4: return fn(TypeTag<uint32_t>{});
+    default: return fn(TypeTag<uint64_t>{});
+  }
+}
+
+ApplyFn select_update(const ScatterDesc& d) {
+  if (d.reduce == ScatterReduce::Assign) {
+    // Assignment moves bytes; dtype does not matter beyond its size.
+    return dispatch_element_size(ElementwiseDesc::dtype_size(d.dtype), [](auto tag) -> ApplyFn {
+      using Bits = typename decltype(tag)::type;
+      return &apply_updates<ScatterReduce::Assign, Bits>;
+    });
+  }
+  return dispatch_scatter_reduce(d.reduce, [&](auto reduce) -> ApplyFn {
+    return dispatch_dtype(d.dtype, [&](auto tag) -> ApplyFn {
+      using T = typename decltype(tag)::type;
+      return &apply_updates<decltype(reduce)::value, T>;
+    });
+  });
+}
+
+ApplyFn select_gather(const ScatterDesc& d) {
+  return dispatch_element_size(ElementwiseDesc::dtype_size(d.dtype), [](auto tag) -> ApplyFn {
+    using Bits = typename decltype(tag)::type;
+    return &apply_gather<Bits>;
+  });
+}
+
+/// Offsets of positions j0..j1 of the current row. With kFilter, only those whose
+/// indexed offset lies in [lo, hi) are kept. Returns how many were written.
+template <int kNumIndices, bool kFilter>
+int row_offsets(const ScatterDesc& d, int64_t indexed_base, int64_t direct_base, const int64_t* index_base,
+                int64_t j0, int64_t j1, int64_t lo, int64_t hi, int64_t* dst, int64_t* src) {
+  const int num_indices = kNumIndices >= 0 ? kNumIndices : d.num_indices;
+  const int64_t indexed_stride = d.indexed_strides[0];
+  const int64_t direct_stride = d.direct_strides[0];
+  const bool all_long = [&] {
+    for (int k = 0; k < num_indices; ++k) {
+      if (d.indices[k].dtype != DType::Int64) return false;
+    }
+    return true;
+  }();
+  int count = 0;
+  for (int64_t j = j0; j < j1; ++j) {
+    int64_t offset = indexed_base + j * indexed_stride;
+    for (int k = 0; k < num_indices; ++k) {
+      const IndexOperand& op = d.indices[k];
+      const char* p = op.data + index_base[k] + j * op.byte_strides[0];
+      int64_t v = all_long ? *reinterpret_cast<const int64_t*>(p) : load_index(p, op.dtype);
+      if (d.wrap_negative && v < 0) v += op.dim_size;
+      offset += v * op.target_byte_stride;
+    }
+    if constexpr (kFilter) {
+      if (offset < lo || offset >= hi) continue;
+    }
+    dst[count] = offset;
+    src[count] = direct_base + j * direct_stride;
+    ++count;
+  }
+  return count;
+}
+
+using RowOffsetsFn = int (*)(const ScatterDesc&, int64_t, int64_t, const int64_t*, int64_t, int64_t, int64_t,
+                             int64_t, int64_t*, int64_t*);
+
+template <bool kFilter>
+RowOffsetsFn select_row_offsets(int num_indices) {
+  switch (num_indices) {
+    case 0: return &row_offsets<0, kFilter>;
+    case 1: return &row_offsets<1, kFilter>;
+    case 2: return &row_offsets<2, kFilter>;
+    default: return &row_offsets<-1, kFilter>;
+  }
+}
+
+/// The serial loop over the whole of `d` (filtered to destinations in [lo, hi)
+/// when `filter`).
+void run_serial(const ScatterDesc& d, ApplyFn apply, bool filter, int64_t lo, int64_t hi) {
+  if (d.numel == 0) return;
+  const RowOffsetsFn offsets_of =
+      filter ? select_row_offsets<true>(d.num_indices) : select_row_offsets<false>(d.num_indices);
+  const char* direct = d.direct_is_scalar ? reinterpret_cast<const char*>(d.scalar) : d.direct;
+  const int64_t row = d.sizes[0];
+  const int64_t rows = d.numel / row;
+  int64_t coord[kMaxDims] = {};
+  int64_t indexed_base = 0, direct_base = 0;
+  int64_t index_base[kMaxIndexOperands] = {};
+  int64_t dst[kBlock], src[kBlock];
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t j0 = 0; j0 < row; j0 += kBlock) {
+      const int64_t j1 = std::min(row, j0 + kBlock);
+      const int n = offsets_of(d, indexed_base, direct_base, index_base, j0, j1, lo, hi, dst, src);
+      if (n > 0) apply(d, d.indexed, direct, dst, src, n);
+    }
+    for (int dim = 1; dim < d.ndim; ++dim) {
+      ++coord[dim];
+      indexed_base += d.indexed_strides[dim];
+      direct_base += d.direct_strides[dim];
+      for (int k = 0; k < d.num_indices; ++k) index_base[k] += d.indices[k].byte_strides[dim];
+      if (coord[dim] < d.sizes[dim]) break;
+      indexed_base -= coord[dim] * d.indexed_strides[dim];
+      direct_base -= coord[dim] * d.direct_strides[dim];
+      for (int k = 0; k < d.num_indices; ++k) index_base[k] -= coord[dim] * d.indices[k].byte_strides[dim];
+      coord[dim] = 0;
+    }
+  }
+}
+
+/// `d` restricted to coordinates [begin, end) of dimension `dim`.
+ScatterDesc restrict_dim(const ScatterDesc& d, int dim, int64_t begin, int64_t end) {
+  ScatterDesc sub = d;
+  sub.sizes[dim] = end - begin;
+  sub.numel = d.numel / d.sizes[dim] * (end - begin);
+  sub.indexed += begin * d.indexed_strides[dim];
+  if (!d.direct_is_scalar) sub.direct += begin * d.direct_strides[dim];
+  for (int k = 0; k < d.num_indices; ++k) sub.indices[k].data += begin * d.indices[k].byte_strides[dim];
+  return sub;
+}
+
+bool runs_serially(const ScatterDesc& d) {
+  return d.numel < kGrainSize || get_num_threads() == 1 || in_parallel_region();
+}
+
+/// Splits dimension `dim` across threads; each chunk runs the serial loop.
+void run_split(const ScatterDesc& d, int dim, ApplyFn apply) {
+  const int64_t size = d.sizes[dim];
+  const int64_t per_coordinate = d.numel / size;
+  const int64_t grain = std::max<int64_t>(1, kGrainSize / std::max<int64_t>(per_coordinate, 1));
+  parallel_for(0, size, grain, [&](int64_t begin, int64_t end) {
+    run_serial(restrict_dim(d, dim, begin, end), apply, false, 0, 0);
+  });
+}
+
+}  // namespace
+
+void scatter_update(const ScatterDesc& d) {
+  if (d.numel == 0) return;
+  const ApplyFn apply = select_update(d);
+  if (runs_serially(d)) {
+    run_serial(d, apply, false, 0, 0);
+    return;
+  }
+  const int threads = get_num_threads();
+  // A free dimension: positions differing on it address different elements of
+  // self, so splitting it keeps each destination on one thread.
+  int free_dim = -1;
+  if (d.indexed_nonoverlapping) {
+    for (int dim = 0; dim < d.ndim; ++dim) {
+      if (d.indexed_strides[dim] != 0 && d.sizes[dim] > 1 &&
+          (free_dim < 0 || d.sizes[dim] > d.sizes[free_dim])) {
+        free_dim = dim;
+      }
+    }
+  }
+  if (free_dim >= 0 && d.sizes[free_dim] >= threads) {
+    run_split(d, free_dim, apply);
+    return;
+  }
+  // No usable free dimension (e.g. a 1-D scatter): split the destination
+  // addresses instead. Each part walks every position.
+  const int64_t element = static_cast<int64_t>(ElementwiseDesc::dtype_size(d.dtype));
+  const int64_t elements = (d.indexed_extent + element - 1) / element;
+  const int64_t parts = std::min<int64_t>(threads, std::max<int64_t>(elements, 1));
+  parallel_for(0, parts, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t part = begin; part < end; ++part) {
+      const int64_t lo = elements * part / parts * element;
+      const int64_t hi = elements * (part + 1) / parts * element;
+      run_serial(d, apply, true, lo, hi);
+    }
+  });
+}
+
+void gather(const ScatterDesc& d) {
+  if (d.numel == 0) return;
+  const ApplyFn apply = select_gather(d);
+  if (runs_serially(d)) {
+    run_serial(d, apply, false, 0, 0);
+    return;
+  }
+  // Every output position is written once: split the largest dimension.
+  int dim = 0;
+  for (int i = 1; i < d.ndim; ++i) {
+    if (d.sizes[i] > d.sizes[dim]) dim = i;
+  }
+  run_split(d, dim, apply);
+}
+
+}  // namespace strata::kernels::cpu

@@ -1,1 +1,164 @@
-// placeholder: owned by its area, replaced as it lands
+// The deterministic CUDA path of the scatter family (set_deterministic(true)):
+// every position's destination becomes a sort key, a stable radix sort (CUB)
+// groups positions by destination while keeping index order inside a group, and
+// one thread per destination applies that group's updates serially, rounding to
+// the element type after every step exactly as the CPU loop does. The result
+// is the same bits run after run, and the same bits as the CPU kernel: for
+// scatter_/index_put_ the last duplicate in index order wins.
+//
+// This is the only translation unit that includes CUB. Temporary buffers (keys,
+// positions, CUB's scratch) come from the device's caching allocator on the
+// op's stream.
+#include <cuda_runtime.h>
+
+#include <cub/device/device_radix_sort.cuh>
+
+#include "kernels/common/dispatch.h"
+#include "kernels/common/scatter_kernels.h"
+#include "kernels/common/scatter_reduce.h"
+#include "src/runtime/cuda_check.h"
+#include "strata/memory.h"
+
+namespace strata::kernels::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+
+unsigned int blocks_for(int64_t n) {
+  const int64_t blocks = (n + kThreads - 1) / kThreads;
+  return static_cast<unsigned int>(blocks < 65536 ? (blocks > 0 ? blocks : 1) : 65536);
+}
+
+/// Memory from the caching allocator, returned when the scope ends. Work queued
+/// on `stream` before the return may still use it: the pool reuses a block on
+/// the same stream only in stream order.
+class ScratchBuffer {
+ public:
+  ScratchBuffer(CachingAllocator& allocator, size_t bytes, void* stream)
+      : allocator_(allocator), ptr_(allocator.allocate(bytes, stream)) {}
+  ~ScratchBuffer() { allocator_.deallocate(ptr_); }
+  ScratchBuffer(const ScratchBuffer&) = delete;
+  ScratchBuffer& operator=(const ScratchBuffer&) = delete;
+  template <typename T> T* as() const { return static_cast<T*>(ptr_); }
+
+ private:
+  CachingAllocator& allocator_;
+  void* ptr_;
+};
+
+__global__ void destination_keys_kernel(ScatterDesc d, int64_t element, unsigned long long* keys,
+                                        int64_t* positions) {
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < d.numel; i += step) {
+    int64_t indexed_offset, direct_offset;
+    scatter_offsets(d, i, indexed_offset, direct_offset);
+    keys[i] = static_cast<unsigned long long>(indexed_offset / element);
+    positions[i] = i;
+  }
+}
+
+template <typename T>
+__device__ T load_direct(const ScatterDesc& d, const T& scalar, int64_t position) {
+  return d.direct_is_scalar ? scalar : *reinterpret_cast<const T*>(d.direct + scatter_direct_offset(d, position));
+}
+
+template <ScatterReduce R, typename T>
+__device__ T reduce_group(const ScatterDesc& d, const T& scalar, T acc, const unsigned long long* keys,
+                          const int64_t* positions, int64_t begin, int64_t n) {
+  const unsigned long long key = keys[begin];
+  for (int64_t j = begin; j < n && keys[j] == key; ++j) {
+    acc = scatter_combine<R, T>(acc, load_direct(d, scalar, positions[j]), d);
+  }
+  return acc;
+}
+
+template <typename T>
+__global__ void apply_sorted_kernel(ScatterDesc d, int64_t element, const unsigned long long* keys,
+                                    const int64_t* positions, int64_t n) {
+  T scalar;
+  memcpy(&scalar, d.scalar, sizeof(T));
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) {
+    if (i > 0 && keys[i] == keys[i - 1]) continue;  // not the first of its destination
+    T* dst = reinterpret_cast<T*>(d.indexed + static_cast<int64_t>(keys[i]) * element);
+    switch (d.reduce) {
+      case ScatterReduce::Assign: {
+        int64_t last = i;
+        while (last + 1 < n && keys[last + 1] == keys[i]) ++last;
+        *dst = load_direct(d, scalar, positions[last]);
+        break;
+      }
+      case ScatterReduce::Add:
+        *dst = reduce_group<ScatterReduce::Add, T>(d, scalar, *dst, keys, positions, i, n);
+        break;
+      case ScatterReduce::Multiply:
+        *dst = reduce_group<ScatterReduce::Multiply, T>(d, scalar, *dst, keys, positions, i, n);
+        break;
+      case ScatterReduce::Max:
+        *dst = reduce_group<ScatterReduce::Max, T>(d, scalar, *dst, keys, positions, i, n);
+        break;
+      case ScatterReduce::Min:
+        *dst = reduce_group<ScatterReduce::Min, T>(d, scalar, *dst, keys, positions, i, n);
+        break;
+      case ScatterReduce::MeanDivide:
+        *dst = reduce_group<ScatterReduce::MeanDivide, T>(d, scalar, *dst, keys, positions, i, n);
+        break;
+    }
+  }
+}
+
+int key_bits(int64_t max_key) {
+  int bits = 1;
+  while (bits < 64 && (static_cast<unsigned long long>(max_key) >> bits) != 0) ++bits;
+  return bits;
+}
+
+}  // namespace
+
+void scatter_update_sorted(const ScatterDesc& d, void* stream, int device) {
+  if (d.numel == 0) return;
+  int previous = 0;
+  STRATA_CUDA_CHECK(cudaGetDevice(&previous));
+  if (previous != device) STRATA_CUDA_CHECK(cudaSetDevice(device));
+  struct RestoreDevice {
+    int previous, device;
+    ~RestoreDevice() {
+      if (previous != device) (void)cudaSetDevice(previous);
+    }
+  } restore{previous, device};
+
+  const auto cuda_stream = static_cast<cudaStream_t>(stream);
+  CachingAllocator& allocator = memory::allocator(Device(DeviceType::CUDA, device));
+  const int64_t n = d.numel;
+  const int64_t element = static_cast<int64_t>(ElementwiseDesc::dtype_size(d.dtype));
+  const size_t key_bytes = sizeof(unsigned long long) * static_cast<size_t>(n);
+  const size_t position_bytes = sizeof(int64_t) * static_cast<size_t>(n);
+  ScratchBuffer keys_in(allocator, key_bytes, stream);
+  ScratchBuffer keys_out(allocator, key_bytes, stream);
+  ScratchBuffer positions_in(allocator, position_bytes, stream);
+  ScratchBuffer positions_out(allocator, position_bytes, stream);
+
+  destination_keys_kernel<<<blocks_for(n), kThreads, 0, cuda_stream>>>(
+      d, element, keys_in.as<unsigned long long>(), positions_in.as<int64_t>());
+  STRATA_CUDA_CHECK_LAUNCH();
+
+  // Sort only the bits a destination index can use.
+  const int end_bit = key_bits(d.indexed_extent / element);
+  size_t scratch_bytes = 0;
+  STRATA_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(
+      nullptr, scratch_bytes, keys_in.as<unsigned long long>(), keys_out.as<unsigned long long>(),
+      positions_in.as<int64_t>(), positions_out.as<int64_t>(), n, 0, end_bit, cuda_stream));
+  ScratchBuffer scratch(allocator, scratch_bytes, stream);
+  STRATA_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(
+      scratch.as<void>(), scratch_bytes, keys_in.as<unsigned long long>(), keys_out.as<unsigned long long>(),
+      positions_in.as<int64_t>(), positions_out.as<int64_t>(), n, 0, end_bit, cuda_stream));
+
+  dispatch_dtype(d.dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    apply_sorted_kernel<T><<<blocks_for(n), kThreads, 0, cuda_stream>>>(
+        d, element, keys_out.as<unsigned long long>(), positions_out.as<int64_t>(), n);
+  });
+  STRATA_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace strata::kernels::cuda

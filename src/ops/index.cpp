@@ -1,1 +1,275 @@
-// placeholder: owned by its area, replaced as it lands
+// Front-ends of index_put_ / index_put and index (advanced-index reads).
+// Semantics are NumPy's and PyTorch's: index tensors broadcast together, bool
+// masks stand for the coordinates of their true elements, negative indices wrap,
+// and when the indexed dimensions are not adjacent the broadcast index
+// dimensions come first in the result.
+#include "src/ops/index.h"
+
+#include <algorithm>
+
+#include "kernels/common/scatter_kernels.h"
+#include "src/core/check.h"
+#include "src/ops/overlap.h"
+#include "strata/factories.h"
+#include "strata/ops.h"
+
+namespace strata::ops {
+
+using namespace scatter_detail;
+using kernels::ScatterDesc;
+using kernels::ScatterReduce;
+
+namespace {
+
+/// The coordinates of the non-zero elements of `mask`, one Int64 tensor per
+/// mask dimension, on `device` (PyTorch's nonzero; reads the mask on the host).
+std::vector<Tensor> mask_coordinates(const Tensor& mask, const Device& device) {
+  const std::vector<uint8_t> values = mask.to(Device(DeviceType::CPU)).to_vector<uint8_t>();
+  const Shape sizes = mask.sizes();
+  const size_t ndim = sizes.size();
+  std::vector<std::vector<int64_t>> coords(ndim);
+  std::vector<int64_t> coord(ndim, 0);
+  for (uint8_t v : values) {
+    if (v != 0) {
+      for (size_t d = 0; d < ndim; ++d) coords[d].push_back(coord[d]);
+    }
+    for (size_t d = ndim; d-- > 0;) {
+      if (++coord[d] < sizes[d]) break;
+      coord[d] = 0;
+    }
+  }
+  std::vector<Tensor> out;
+  for (size_t d = 0; d < ndim; ++d) {
+    const auto count = static_cast<int64_t>(coords[d].size());
+    out.push_back(from_vector<int64_t>(coords[d], Shape{count}, TensorOptions().dtype(kInt64).device(device)));
+  }
+  return out;
+}
+
+}  // namespace
+
+AdvancedIndex make_advanced_index(const Tensor& self, const TensorIndices& indices) {
+  const int64_t ndim = self.dim();
+  std::vector<std::optional<Tensor>> per_dim(static_cast<size_t>(std::max<int64_t>(ndim, 0)));
+  int64_t position = 0;
+  const auto too_many = [&](int64_t got) {
+    STRATA_FAIL(IndexError, "too many indices for tensor of dimension {} (got {})", ndim, got);
+  };
+  for (const std::optional<Tensor>& entry : indices) {
+    if (!entry || !entry->defined()) {
+      ++position;
+      continue;
+    }
+    const Tensor& t = *entry;
+    if (t.dtype() == kBool || t.dtype() == kUInt8) {
+      STRATA_CHECK(t.dim() > 0, NotSupportedError, "index_put_/index: 0-dim boolean masks are not supported");
+      if (position + t.dim() > ndim) too_many(position + t.dim());
+      for (int64_t j = 0; j < t.dim(); ++j) {
+        STRATA_CHECK(t.size(j) == self.size(position + j), IndexError,
+                     "The shape of the mask {} at index {} does not match the shape of the indexed tensor {} at "
+                     "index {}",
+                     shape_str(t.sizes()), j, shape_str(self.sizes()), position + j);
+      }
+      std::vector<Tensor> coords = mask_coordinates(t, self.device());
+      for (int64_t j = 0; j < t.dim(); ++j) per_dim[static_cast<size_t>(position + j)] = coords[static_cast<size_t>(j)];
+      position += t.dim();
+    } else {
+      STRATA_CHECK(t.dtype() == kInt64 || t.dtype() == kInt32, IndexError,
+                   "tensors used as indices must be long, int, byte or bool tensors");
+      if (position >= ndim) too_many(position + 1);
+      if (t.device() != self.device()) {
+        STRATA_CHECK(t.is_cpu(), DeviceError,
+                     "indices should be either on cpu or on the same device as the indexed tensor ({}), got {}",
+                     self.device().str(), t.device().str());
+        per_dim[static_cast<size_t>(position)] = t.to(self.device());
+      } else {
+        per_dim[static_cast<size_t>(position)] = t;
+      }
+      ++position;
+    }
+  }
+  if (position > ndim) too_many(position);
+
+  AdvancedIndex ai;
+  for (int64_t d = 0; d < ndim; ++d) {
+    if (per_dim[static_cast<size_t>(d)]) {
+      ai.index_tensors.push_back(*per_dim[static_cast<size_t>(d)]);
+      ai.index_dims.push_back(d);
+    }
+  }
+  STRATA_CHECK(ai.index_tensors.size() <= static_cast<size_t>(kernels::kMaxIndexOperands), NotSupportedError,
+               "index_put_/index: at most {} index tensors are supported, got {}", kernels::kMaxIndexOperands,
+               ai.index_tensors.size());
+
+  // Broadcast the index shapes together (aligned from the right).
+  Shape broadcast;
+  for (const Tensor& t : ai.index_tensors) {
+    const Shape& s = t.sizes();
+    Shape merged(std::max(broadcast.size(), s.size()), 1);
+    bool ok = true;
+    for (size_t i = 0; i < merged.size(); ++i) {
+      const int64_t a = i < broadcast.size() ? broadcast[broadcast.size() - 1 - i] : 1;
+      const int64_t b = i < s.size() ? s[s.size() - 1 - i] : 1;
+      if (a != b && a != 1 && b != 1) ok = false;
+      merged[merged.size() - 1 - i] = a == 1 ? b : a;
+    }
+    if (!ok) {
+      std::vector<std::string> shapes;
+      for (const Tensor& u : ai.index_tensors) shapes.push_back(shape_str(u.sizes()));
+      STRATA_FAIL(IndexError, "shape mismatch: indexing tensors could not be broadcast together with shapes {}",
+                  fmt::join(shapes, ", "));
+    }
+    broadcast = std::move(merged);
+  }
+
+  const int64_t element = static_cast<int64_t>(self.element_size());
+  const size_t num_indices = ai.index_tensors.size();
+  std::vector<IterDim> index_part(broadcast.size());
+  for (size_t b = 0; b < broadcast.size(); ++b) {
+    index_part[b].size = broadcast[b];
+    for (size_t k = 0; k < num_indices; ++k) {
+      const Tensor& t = ai.index_tensors[k];
+      const int64_t offset = static_cast<int64_t>(broadcast.size()) - t.dim();
+      const int64_t j = static_cast<int64_t>(b) - offset;
+      if (j < 0 || t.size(j) == 1) continue;
+      index_part[b].index_strides[k] = t.stride(j) * static_cast<int64_t>(t.element_size());
+    }
+  }
+  const auto slice_dim = [&](int64_t d) {
+    IterDim dim;
+    dim.size = self.size(d);
+    dim.indexed_stride = self.stride(d) * element;
+    return dim;
+  };
+  const bool adjacent = num_indices == 0 ||
+                        ai.index_dims.back() - ai.index_dims.front() + 1 == static_cast<int64_t>(num_indices);
+  if (adjacent) {
+    const int64_t first = num_indices == 0 ? ndim : ai.index_dims.front();
+    const int64_t last = num_indices == 0 ? ndim - 1 : ai.index_dims.back();
+    for (int64_t d = 0; d < first; ++d) ai.dims.push_back(slice_dim(d));
+    ai.dims.insert(ai.dims.end(), index_part.begin(), index_part.end());
+    for (int64_t d = last + 1; d < ndim; ++d) ai.dims.push_back(slice_dim(d));
+  } else {
+    ai.dims = index_part;
+    for (int64_t d = 0; d < ndim; ++d) {
+      if (!per_dim[static_cast<size_t>(d)]) ai.dims.push_back(slice_dim(d));
+    }
+  }
+  for (const IterDim& d : ai.dims) ai.result_shape.push_back(d.size);
+  return ai;
+}
+
+namespace {
+
+/// The descriptor of self[indices] with everything but the direct operand set.
+ScatterDesc advanced_index_desc(const Tensor& self, const AdvancedIndex& ai) {
+  ScatterDesc d;
+  set_indexed(d, self);
+  d.wrap_negative = true;
+  d.num_indices = static_cast<int>(ai.index_tensors.size());
+  const int64_t element = static_cast<int64_t>(self.element_size());
+  for (int k = 0; k < d.num_indices; ++k) {
+    const Tensor& t = ai.index_tensors[static_cast<size_t>(k)];
+    const int64_t dim = ai.index_dims[static_cast<size_t>(k)];
+    d.indices[k].data = static_cast<const char*>(t.data_ptr());
+    d.indices[k].dtype = t.dtype();
+    d.indices[k].dim_size = self.size(dim);
+    d.indices[k].target_byte_stride = self.stride(dim) * element;
+  }
+  return d;
+}
+
+void check_advanced_bounds(const Tensor& self, const AdvancedIndex& ai) {
+  std::vector<IndexBound> bounds;
+  for (size_t k = 0; k < ai.index_tensors.size(); ++k) {
+    bounds.push_back(IndexBound{ai.index_tensors[k], ai.index_dims[k], self.size(ai.index_dims[k])});
+  }
+  check_index_bounds(bounds, /*allow_negative=*/true);
+}
+
+const Tensor& index_put_impl(const Tensor& self, const TensorIndices& indices, const Tensor* values,
+                             const Scalar* value, bool accumulate) {
+  if (values != nullptr) {
+    STRATA_CHECK(values->dtype() == self.dtype(), DTypeError,
+                 "Index put requires the source and destination dtypes match, got {} for the destination and {} "
+                 "for the source.",
+                 type_name(self.dtype()), type_name(values->dtype()));
+    check_same_device(self, *values);
+  }
+  AdvancedIndex ai = make_advanced_index(self, indices);
+  std::vector<IterDim> dims = ai.dims;
+  if (values != nullptr) {
+    const Shape& vs = values->sizes();
+    const Shape& rs = ai.result_shape;
+    bool ok = vs.size() <= rs.size();
+    for (size_t i = 0; ok && i < vs.size(); ++i) {
+      const int64_t v = vs[vs.size() - 1 - i];
+      const int64_t r = rs[rs.size() - 1 - i];
+      if (v != r && v != 1) ok = false;
+    }
+    STRATA_CHECK(ok, ShapeError, "shape mismatch: value tensor of shape {} cannot be broadcast to indexing result of shape {}",
+                 shape_str(vs), shape_str(rs));
+    const int64_t element = static_cast<int64_t>(values->element_size());
+    for (size_t i = 0; i < vs.size(); ++i) {
+      const size_t r = rs.size() - vs.size() + i;
+      dims[r].direct_stride = vs[i] == 1 ? 0 : values->stride(static_cast<int64_t>(i)) * element;
+    }
+    ops::assert_no_overlap(self, *values);
+  }
+  for (const Tensor& t : ai.index_tensors) ops::assert_no_overlap(self, t);
+  check_advanced_bounds(self, ai);
+
+  ScatterDesc d = advanced_index_desc(self, ai);
+  set_iteration_space(d, dims);
+  if (values != nullptr) {
+    d.direct = static_cast<char*>(values->data_ptr());
+  } else {
+    set_scalar(d, *value, self.dtype());
+  }
+  d.reduce = accumulate ? ScatterReduce::Add : ScatterReduce::Assign;
+  run_scatter_update(d, self.device());
+  return self;
+}
+
+}  // namespace
+
+}  // namespace strata::ops
+
+namespace strata {
+
+const Tensor& Tensor::index_put_(const TensorIndices& indices, const Tensor& values, bool accumulate) const {
+  return ops::index_put_impl(*this, indices, &values, nullptr, accumulate);
+}
+
+const Tensor& Tensor::index_put_(const TensorIndices& indices, const Scalar& value, bool accumulate) const {
+  return ops::index_put_impl(*this, indices, nullptr, &value, accumulate);
+}
+
+Tensor Tensor::index_put(const TensorIndices& indices, const Tensor& values, bool accumulate) const {
+  Tensor out = clone();
+  out.index_put_(indices, values, accumulate);
+  return out;
+}
+
+Tensor Tensor::index(const TensorIndices& indices) const {
+  ops::AdvancedIndex ai = ops::make_advanced_index(*this, indices);
+  Tensor out = empty(ai.result_shape, TensorOptions().dtype(dtype()).device(device()));
+  if (out.numel() == 0) return out;
+  ops::check_advanced_bounds(*this, ai);
+  kernels::ScatterDesc d = ops::advanced_index_desc(*this, ai);
+  std::vector<ops::scatter_detail::IterDim> dims = ai.dims;
+  const int64_t element = static_cast<int64_t>(element_size());
+  for (size_t i = 0; i < dims.size(); ++i) dims[i].direct_stride = out.stride(static_cast<int64_t>(i)) * element;
+  ops::scatter_detail::set_iteration_space(d, dims);
+  d.direct = static_cast<char*>(out.data_ptr());
+  ops::scatter_detail::run_gather(d, device());
+  return out;
+}
+
+Tensor index_put(const Tensor& self, const TensorIndices& indices, const Tensor& values, bool accumulate) {
+  return self.index_put(indices, values, accumulate);
+}
+
+Tensor index(const Tensor& self, const TensorIndices& indices) { return self.index(indices); }
+
+}  // namespace strata

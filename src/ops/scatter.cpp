@@ -1,1 +1,554 @@
-// placeholder: owned by its area, replaced as it lands
+// Front-ends of scatter_, scatter_add_, scatter_reduce_, gather and index_add_
+// (and their out-of-place forms), plus the helpers the index_put_ front-end
+// shares: checks with PyTorch's texts, the validation pass that runs before
+// anything is written, descriptor building and device dispatch.
+#include "src/ops/scatter.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <optional>
+
+#include "kernels/common/dispatch.h"
+#include "kernels/common/scatter_kernels.h"
+#include "src/core/check.h"
+#include "src/ops/overlap.h"
+#include "src/runtime/stream_util.h"
+#include "strata/config.h"
+#include "strata/factories.h"
+#include "strata/ops.h"
+
+namespace strata::ops::scatter_detail {
+
+using kernels::IndexRange;
+using kernels::IndexTensorDesc;
+using kernels::ScatterDesc;
+
+std::string shape_str(const Shape& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
+
+Shape sizes_1d(const Tensor& t) { return t.dim() == 0 ? Shape{1} : t.sizes(); }
+Shape strides_1d(const Tensor& t) { return t.dim() == 0 ? Shape{1} : t.strides(); }
+
+int64_t wrap_dim(int64_t dim, int64_t ndim) {
+  const int64_t n = std::max<int64_t>(ndim, 1);
+  STRATA_CHECK(dim >= -n && dim < n, IndexError,
+               "Dimension out of range (expected to be in range of [{}, {}], but got {})", -n, n - 1, dim);
+  return dim < 0 ? dim + n : dim;
+}
+
+void check_same_device(const Tensor& a, const Tensor& b) {
+  STRATA_CHECK(a.device() == b.device(), DeviceError,
+               "Expected all tensors to be on the same device, but found at least two devices, {} and {}!",
+               a.device().str(), b.device().str());
+}
+
+void set_iteration_space(ScatterDesc& d, const std::vector<IterDim>& dims) {
+  int64_t numel = 1;
+  std::vector<IterDim> inner_first;
+  inner_first.reserve(dims.size());
+  for (auto it = dims.rbegin(); it != dims.rend(); ++it) {
+    numel *= it->size;
+    if (it->size != 1) inner_first.push_back(*it);
+  }
+  d.numel = numel;
+  d.ndim = 1;
+  d.sizes[0] = numel == 0 ? 0 : 1;
+  if (numel == 0 || inner_first.empty()) return;
+  const auto mergeable = [&](const IterDim& inner, const IterDim& outer) {
+    if (outer.indexed_stride != inner.indexed_stride * inner.size) return false;
+    if (outer.direct_stride != inner.direct_stride * inner.size) return false;
+    for (int k = 0; k < d.num_indices; ++k) {
+      if (outer.index_strides[k] != inner.index_strides[k] * inner.size) return false;
+    }
+    return true;
+  };
+  std::vector<IterDim> merged;
+  for (const IterDim& dim : inner_first) {
+    if (!merged.empty() && mergeable(merged.back(), dim)) {
+      merged.back().size *= dim.size;
+    } else {
+      merged.push_back(dim);
+    }
+  }
+  STRATA_CHECK(merged.size() <= static_cast<size_t>(kernels::kMaxDims), NotSupportedError,
+               "indexing ops support at most {} dimensions after merging, got {}", kernels::kMaxDims,
+               merged.size());
+  d.ndim = static_cast<int>(merged.size());
+  for (int i = 0; i < d.ndim; ++i) {
+    d.sizes[i] = merged[i].size;
+    d.indexed_strides[i] = merged[i].indexed_stride;
+    d.direct_strides[i] = merged[i].direct_stride;
+    for (int k = 0; k < d.num_indices; ++k) d.indices[k].byte_strides[i] = merged[i].index_strides[k];
+  }
+}
+
+namespace {
+
+/// True when no two positions of `t` share an element (sorted by stride, each
+/// stride reaches past everything below it).
+bool is_non_overlapping(const Tensor& t) {
+  std::vector<std::pair<int64_t, int64_t>> dims;  // (stride, size)
+  for (int64_t i = 0; i < t.dim(); ++i) {
+    if (t.size(i) == 0) return true;
+    if (t.size(i) > 1) dims.emplace_back(t.stride(i), t.size(i));
+  }
+  std::sort(dims.begin(), dims.end());
+  int64_t reach = 1;
+  for (const auto& [stride, size] : dims) {
+    if (stride < reach) return false;
+    reach = stride * size;
+  }
+  return true;
+}
+
+}  // namespace
+
+void set_indexed(ScatterDesc& d, const Tensor& t) {
+  const int64_t element = static_cast<int64_t>(t.element_size());
+  d.indexed = static_cast<char*>(t.data_ptr());
+  d.dtype = t.dtype();
+  int64_t extent = 0;
+  if (t.numel() > 0) {
+    extent = element;
+    for (int64_t i = 0; i < t.dim(); ++i) extent += (t.size(i) - 1) * t.stride(i) * element;
+  }
+  d.indexed_extent = extent;
+  d.indexed_nonoverlapping = is_non_overlapping(t);
+}
+
+IndexTensorDesc index_tensor_desc(const Tensor& index) {
+  IndexTensorDesc desc;
+  desc.data = static_cast<const char*>(index.data_ptr());
+  desc.dtype = index.dtype();
+  const Shape sizes = sizes_1d(index);
+  const Shape strides = strides_1d(index);
+  STRATA_CHECK(sizes.size() <= static_cast<size_t>(kernels::kMaxDims), NotSupportedError,
+               "index tensors support at most {} dimensions, got {}", kernels::kMaxDims, sizes.size());
+  desc.ndim = static_cast<int>(sizes.size());
+  const int64_t element = static_cast<int64_t>(index.element_size());
+  for (int i = 0; i < desc.ndim; ++i) {
+    desc.sizes[i] = sizes[i];
+    desc.byte_strides[i] = strides[i] * element;
+  }
+  desc.numel = index.numel();
+  return desc;
+}
+
+void check_index_bounds(const std::vector<IndexBound>& bounds, bool allow_negative) {
+  std::vector<IndexTensorDesc> descs;
+  std::vector<const IndexBound*> checked;
+  for (const IndexBound& b : bounds) {
+    if (b.index.numel() == 0) continue;
+    STRATA_CHECK(b.size > 0, IndexError, "index is out of bounds for dimension with size 0");
+    descs.push_back(index_tensor_desc(b.index));
+    checked.push_back(&b);
+  }
+  if (descs.empty()) return;
+  std::vector<IndexRange> ranges(descs.size());
+  const Device device = checked.front()->index.device();
+  if (device.is_cpu()) {
+    kernels::cpu::index_min_max(descs.data(), static_cast<int>(descs.size()), ranges.data());
+  } else {
+#if STRATA_WITH_CUDA
+    kernels::cuda::index_min_max(descs.data(), static_cast<int>(descs.size()), ranges.data(),
+                                 detail::current_stream_handle(device), device.index());
+#else
+    STRATA_FAIL(DeviceError, "strata was built without CUDA; cannot index a tensor on {}", device.str());
+#endif
+  }
+  for (size_t i = 0; i < descs.size(); ++i) {
+    const IndexBound& b = *checked[i];
+    const int64_t lowest = allow_negative ? -b.size : 0;
+    const int64_t bad = ranges[i].max >= b.size ? ranges[i].max : ranges[i].min < lowest ? ranges[i].min : 0;
+    STRATA_CHECK(ranges[i].max < b.size && ranges[i].min >= lowest, IndexError,
+                 "index {} is out of bounds for dimension {} with size {}", bad, b.dim, b.size);
+  }
+}
+
+void run_scatter_update(const ScatterDesc& d, const Device& device) {
+  if (d.numel == 0) return;
+  if (device.is_cpu()) {
+    kernels::cpu::scatter_update(d);
+    return;
+  }
+#if STRATA_WITH_CUDA
+  void* stream = detail::current_stream_handle(device);
+  // A scalar assigned through duplicates writes the same bits whoever wins, and
+  // the mean's division has no indices: neither needs the sorted path.
+  const bool order_matters = d.num_indices > 0 && !(d.reduce == kernels::ScatterReduce::Assign && d.direct_is_scalar);
+  if (is_deterministic() && order_matters) {
+    kernels::cuda::scatter_update_sorted(d, stream, device.index());
+  } else {
+    kernels::cuda::scatter_update(d, stream, device.index());
+  }
+#else
+  STRATA_FAIL(DeviceError, "strata was built without CUDA; cannot run on {}", device.str());
+#endif
+}
+
+void run_gather(const ScatterDesc& d, const Device& device) {
+  if (d.numel == 0) return;
+  if (device.is_cpu()) {
+    kernels::cpu::gather(d);
+    return;
+  }
+#if STRATA_WITH_CUDA
+  kernels::cuda::gather(d, detail::current_stream_handle(device), device.index());
+#else
+  STRATA_FAIL(DeviceError, "strata was built without CUDA; cannot run on {}", device.str());
+#endif
+}
+
+void set_scalar(ScatterDesc& d, const Scalar& value, DType dtype) {
+  d.direct_is_scalar = true;
+  d.direct = nullptr;
+  kernels::dispatch_dtype(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T v = value.to<T>();
+    static_assert(sizeof(T) <= sizeof(d.scalar));
+    std::memcpy(d.scalar, &v, sizeof(T));
+  });
+}
+
+}  // namespace strata::ops::scatter_detail
+
+namespace strata {
+
+using namespace ops::scatter_detail;
+using kernels::ScatterDesc;
+using kernels::ScatterReduce;
+
+namespace {
+
+/// PyTorch's scatter shape rules: same rank; index.size(d) <= self.size(d) for
+/// d != dim and <= src.size(d) for every d.
+void check_scatter_shapes(const Tensor& self, int64_t dim, const Tensor& index, const Tensor* src) {
+  const Shape self_sizes = sizes_1d(self);
+  const Shape index_sizes = sizes_1d(index);
+  STRATA_CHECK(index_sizes.size() == self_sizes.size(), ShapeError,
+               "Index tensor must have the same number of dimensions as self tensor");
+  if (src != nullptr) {
+    STRATA_CHECK(sizes_1d(*src).size() == index_sizes.size(), ShapeError,
+                 "Index tensor must have the same number of dimensions as src tensor");
+  }
+  const Shape src_sizes = src != nullptr ? sizes_1d(*src) : Shape{};
+  bool fits = true;
+  for (size_t d = 0; d < index_sizes.size(); ++d) {
+    if (static_cast<int64_t>(d) != dim && index_sizes[d] > self_sizes[d]) fits = false;
+    if (src != nullptr && index_sizes[d] > src_sizes[d]) fits = false;
+  }
+  if (fits) return;
+  if (src != nullptr) {
+    STRATA_FAIL(ShapeError,
+                "Expected index {} to be smaller than self {} apart from dimension {} and to be smaller "
+                "size than src {}",
+                shape_str(index.sizes()), shape_str(self.sizes()), dim, shape_str(src->sizes()));
+  }
+  STRATA_FAIL(ShapeError, "Expected index {} to be smaller than self {} apart from dimension {}",
+              shape_str(index.sizes()), shape_str(self.sizes()), dim);
+}
+
+/// The descriptor of `target`[index[pos] along dim] <op>= src[pos] (or value).
+ScatterDesc scatter_desc(const Tensor& target, int64_t dim, const Tensor& index, const Tensor* src,
+                         const Scalar* value) {
+  ScatterDesc d;
+  set_indexed(d, target);
+  const int64_t element = static_cast<int64_t>(target.element_size());
+  const Shape target_sizes = sizes_1d(target);
+  const Shape target_strides = strides_1d(target);
+  const Shape index_sizes = sizes_1d(index);
+  const Shape index_strides = strides_1d(index);
+  const Shape src_strides = src != nullptr ? strides_1d(*src) : Shape(index_sizes.size(), 0);
+  d.num_indices = 1;
+  d.indices[0].data = static_cast<const char*>(index.data_ptr());
+  d.indices[0].dtype = index.dtype();
+  d.indices[0].dim_size = target_sizes[dim];
+  d.indices[0].target_byte_stride = target_strides[dim] * element;
+  const int64_t index_element = static_cast<int64_t>(index.element_size());
+  std::vector<IterDim> dims(index_sizes.size());
+  for (size_t i = 0; i < dims.size(); ++i) {
+    dims[i].size = index_sizes[i];
+    dims[i].indexed_stride = static_cast<int64_t>(i) == dim ? 0 : target_strides[i] * element;
+    dims[i].direct_stride = src_strides[i] * element;
+    dims[i].index_strides[0] = index_strides[i] * index_element;
+  }
+  set_iteration_space(d, dims);
+  if (src != nullptr) {
+    d.direct = static_cast<char*>(src->data_ptr());
+  } else {
+    set_scalar(d, *value, target.dtype());
+  }
+  return d;
+}
+
+/// Checks shared by scatter_, scatter_add_ and scatter_reduce_. Returns the
+/// wrapped dim, or nullopt when the index is empty (a no-op).
+std::optional<int64_t> check_scatter(const char* name, const Tensor& self, int64_t dim, const Tensor& index,
+                                     const Tensor* src) {
+  dim = wrap_dim(dim, self.dim());
+  STRATA_CHECK(index.dtype() == kInt64, DTypeError, "{}(): Expected dtype int64 for index", name);
+  if (src != nullptr) {
+    STRATA_CHECK(src->dtype() == self.dtype(), DTypeError, "{}(): Expected self.dtype to be equal to src.dtype",
+                 name);
+  }
+  check_same_device(self, index);
+  if (src != nullptr) check_same_device(self, *src);
+  check_scatter_shapes(self, dim, index, src);
+  ops::assert_no_internal_overlap(self);
+  ops::assert_no_overlap(self, index);
+  if (src != nullptr) ops::assert_no_overlap(self, *src);
+  if (index.numel() == 0) return std::nullopt;
+  check_index_bounds({IndexBound{index, dim, sizes_1d(self)[dim]}}, /*allow_negative=*/false);
+  return dim;
+}
+
+const Tensor& scatter_impl(const char* name, const Tensor& self, int64_t dim, const Tensor& index,
+                           const Tensor* src, const Scalar* value, ScatterReduce reduce) {
+  const std::optional<int64_t> checked = check_scatter(name, self, dim, index, src);
+  if (!checked) return self;
+  ScatterDesc d = scatter_desc(self, *checked, index, src, value);
+  d.reduce = reduce;
+  run_scatter_update(d, self.device());
+  return self;
+}
+
+/// The value include_self=false starts a reduction from.
+Scalar reduction_identity(ScatterReduce reduce, DType dtype) {
+  if (reduce == ScatterReduce::Add) return Scalar(int64_t{0});
+  if (reduce == ScatterReduce::Multiply) return Scalar(int64_t{1});
+  const bool lowest = reduce == ScatterReduce::Max;
+  if (dtype == kBool) return Scalar(!lowest);
+  if (is_floating_point(dtype)) {
+    return Scalar(lowest ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity());
+  }
+  return kernels::dispatch_dtype(dtype, [&](auto tag) -> Scalar {
+    using T = typename decltype(tag)::type;
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+      return Scalar(static_cast<int64_t>(lowest ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max()));
+    } else {
+      return Scalar(int64_t{0});
+    }
+  });
+}
+
+}  // namespace
+
+// ---- scatter_ / scatter_add_ / scatter_reduce_ -----------------------------------------
+
+const Tensor& Tensor::scatter_(int64_t dim, const Tensor& index, const Tensor& src) const {
+  return scatter_impl("scatter", *this, dim, index, &src, nullptr, ScatterReduce::Assign);
+}
+
+const Tensor& Tensor::scatter_(int64_t dim, const Tensor& index, const Scalar& value) const {
+  return scatter_impl("scatter", *this, dim, index, nullptr, &value, ScatterReduce::Assign);
+}
+
+const Tensor& Tensor::scatter_add_(int64_t dim, const Tensor& index, const Tensor& src) const {
+  return scatter_impl("scatter_add", *this, dim, index, &src, nullptr, ScatterReduce::Add);
+}
+
+const Tensor& Tensor::scatter_reduce_(int64_t dim, const Tensor& index, const Tensor& src,
+                                      std::string_view reduce, bool include_self) const {
+  ScatterReduce op;
+  bool mean = false;
+  if (reduce == "sum") {
+    op = ScatterReduce::Add;
+  } else if (reduce == "prod") {
+    op = ScatterReduce::Multiply;
+  } else if (reduce == "mean") {
+    op = ScatterReduce::Add;
+    mean = true;
+  } else if (reduce == "amax") {
+    op = ScatterReduce::Max;
+  } else if (reduce == "amin") {
+    op = ScatterReduce::Min;
+  } else {
+    STRATA_FAIL(ValueError, "reduce argument must be either sum, prod, mean, amax or amin, got {}", reduce);
+  }
+  const std::optional<int64_t> checked = check_scatter("scatter_reduce", *this, dim, index, &src);
+  if (!checked) return *this;
+  const Device dev = device();
+  if (!include_self) {
+    const Scalar identity = reduction_identity(op, dtype());
+    ScatterDesc fill = scatter_desc(*this, *checked, index, nullptr, &identity);
+    run_scatter_update(fill, dev);
+  }
+  Tensor counts;
+  if (mean) {
+    counts = full(sizes(), include_self ? 1 : 0, TensorOptions().dtype(dtype()).device(dev));
+    const Scalar one(int64_t{1});
+    ScatterDesc count = scatter_desc(counts, *checked, index, nullptr, &one);
+    count.reduce = ScatterReduce::Add;
+    run_scatter_update(count, dev);
+  }
+  ScatterDesc d = scatter_desc(*this, *checked, index, &src, nullptr);
+  d.reduce = op;
+  run_scatter_update(d, dev);
+  if (mean) {
+    ScatterDesc divide;
+    set_indexed(divide, *this);
+    divide.direct = static_cast<char*>(counts.data_ptr());
+    divide.reduce = ScatterReduce::MeanDivide;
+    const int64_t element = static_cast<int64_t>(element_size());
+    const Shape self_sizes = sizes_1d(*this), self_strides = strides_1d(*this), count_strides = strides_1d(counts);
+    std::vector<IterDim> dims(self_sizes.size());
+    for (size_t i = 0; i < dims.size(); ++i) {
+      dims[i].size = self_sizes[i];
+      dims[i].indexed_stride = self_strides[i] * element;
+      dims[i].direct_stride = count_strides[i] * element;
+    }
+    set_iteration_space(divide, dims);
+    run_scatter_update(divide, dev);
+  }
+  return *this;
+}
+
+// ---- gather ------------------------------------------------------------------------------
+
+Tensor Tensor::gather(int64_t dim, const Tensor& index) const {
+  dim = wrap_dim(dim, this->dim());
+  STRATA_CHECK(index.dtype() == kInt64 || index.dtype() == kInt32, DTypeError,
+               "gather(): Expected dtype int32/int64 for index");
+  check_same_device(*this, index);
+  const Shape self_sizes = sizes_1d(*this);
+  const Shape index_sizes = sizes_1d(index);
+  STRATA_CHECK(index_sizes.size() == self_sizes.size(), ShapeError,
+               "Index tensor must have the same number of dimensions as input tensor");
+  for (size_t d = 0; d < index_sizes.size(); ++d) {
+    STRATA_CHECK(static_cast<int64_t>(d) == dim || index_sizes[d] <= self_sizes[d], ShapeError,
+                 "Size does not match at dimension {} expected index {} to be smaller than self {} apart "
+                 "from dimension {}",
+                 d, shape_str(index.sizes()), shape_str(sizes()), dim);
+  }
+  Tensor out = empty(index.sizes(), TensorOptions().dtype(dtype()).device(device()));
+  if (index.numel() == 0) return out;
+  check_index_bounds({IndexBound{index, dim, self_sizes[dim]}}, /*allow_negative=*/false);
+  ScatterDesc d = scatter_desc(*this, dim, index, &out, nullptr);
+  run_gather(d, device());
+  return out;
+}
+
+// ---- index_add_ ----------------------------------------------------------------------------
+
+const Tensor& Tensor::index_add_(int64_t dim, const Tensor& index, const Tensor& source,
+                                 const Scalar& alpha) const {
+  dim = wrap_dim(dim, this->dim());
+  STRATA_CHECK(index.dim() <= 1, IndexError, "index_add_(): Index is supposed to be a vector, but got dim: {}",
+               index.dim());
+  STRATA_CHECK(index.dtype() == kInt64 || index.dtype() == kInt32, IndexError,
+               "index_add_(): Expected dtype int32/int64 for index");
+  STRATA_CHECK(source.dtype() == dtype(), DTypeError,
+               "index_add_(): self ({}) and source ({}) must have the same scalar type", type_name(dtype()),
+               type_name(source.dtype()));
+  check_same_device(*this, index);
+  check_same_device(*this, source);
+  const Shape self_sizes = sizes_1d(*this);
+  const Shape source_sizes = sizes_1d(source);
+  const int64_t source_count = source_sizes.size() > static_cast<size_t>(dim) ? source_sizes[dim] : 1;
+  STRATA_CHECK(index.numel() == source_count, IndexError,
+               "index_add_(): Number of indices ({}) should be equal to source.size(dim): ({}), for dim: {}",
+               index.numel(), source_count, dim);
+  bool same_shape = self_sizes.size() == source_sizes.size();
+  for (size_t d = 0; same_shape && d < self_sizes.size(); ++d) {
+    if (static_cast<int64_t>(d) != dim && self_sizes[d] != source_sizes[d]) same_shape = false;
+  }
+  STRATA_CHECK(same_shape, ShapeError,
+               "source tensor shape must match self tensor shape, excluding the specified dimension. Got "
+               "self.shape = {} source.shape = {}",
+               shape_str(sizes()), shape_str(source.sizes()));
+  if (dtype() == kBool) {
+    STRATA_CHECK(alpha.is_boolean(), DTypeError, "Boolean alpha only supported for Boolean results.");
+  } else if (is_integral(dtype())) {
+    STRATA_CHECK(!alpha.is_floating_point(), DTypeError,
+                 "For integral input tensors, argument alpha must not be a floating point number.");
+  }
+  ops::assert_no_internal_overlap(*this);
+  ops::assert_no_overlap(*this, index);
+  ops::assert_no_overlap(*this, source);
+  if (index.numel() == 0) return *this;
+  check_index_bounds({IndexBound{index, dim, self_sizes[dim]}}, /*allow_negative=*/false);
+
+  ScatterDesc d;
+  set_indexed(d, *this);
+  const int64_t element = static_cast<int64_t>(element_size());
+  const Shape self_strides = strides_1d(*this);
+  const Shape source_strides = strides_1d(source);
+  d.num_indices = 1;
+  d.indices[0].data = static_cast<const char*>(index.data_ptr());
+  d.indices[0].dtype = index.dtype();
+  d.indices[0].dim_size = self_sizes[dim];
+  d.indices[0].target_byte_stride = self_strides[dim] * element;
+  const int64_t index_stride = index.dim() == 0 ? 0 : index.stride(0) * static_cast<int64_t>(index.element_size());
+  std::vector<IterDim> dims(source_sizes.size());
+  for (size_t i = 0; i < dims.size(); ++i) {
+    const bool is_dim = static_cast<int64_t>(i) == dim;
+    dims[i].size = source_sizes[i];
+    dims[i].indexed_stride = is_dim ? 0 : self_strides[i] * element;
+    dims[i].direct_stride = source_strides[i] * element;
+    dims[i].index_strides[0] = is_dim ? index_stride : 0;
+  }
+  set_iteration_space(d, dims);
+  d.direct = static_cast<char*>(source.data_ptr());
+  d.reduce = ScatterReduce::Add;
+  const bool alpha_is_one = alpha.is_floating_point() ? alpha.to_double() == 1.0 : alpha.to_int64() == 1;
+  d.has_alpha = dtype() != kBool && !alpha_is_one;
+  d.alpha_float = alpha.to_double();
+  d.alpha_int = alpha.to_int64();
+  run_scatter_update(d, device());
+  return *this;
+}
+
+// ---- out-of-place forms ----------------------------------------------------------------------
+
+Tensor Tensor::scatter(int64_t dim, const Tensor& index, const Tensor& src) const {
+  Tensor out = clone();
+  out.scatter_(dim, index, src);
+  return out;
+}
+
+Tensor Tensor::scatter(int64_t dim, const Tensor& index, const Scalar& value) const {
+  Tensor out = clone();
+  out.scatter_(dim, index, value);
+  return out;
+}
+
+Tensor Tensor::scatter_add(int64_t dim, const Tensor& index, const Tensor& src) const {
+  Tensor out = clone();
+  out.scatter_add_(dim, index, src);
+  return out;
+}
+
+Tensor Tensor::scatter_reduce(int64_t dim, const Tensor& index, const Tensor& src, std::string_view reduce,
+                              bool include_self) const {
+  Tensor out = clone();
+  out.scatter_reduce_(dim, index, src, reduce, include_self);
+  return out;
+}
+
+Tensor Tensor::index_add(int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) const {
+  Tensor out = clone();
+  out.index_add_(dim, index, source, alpha);
+  return out;
+}
+
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  return self.scatter(dim, index, src);
+}
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value) {
+  return self.scatter(dim, index, value);
+}
+Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  return self.scatter_add(dim, index, src);
+}
+Tensor scatter_reduce(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src,
+                      std::string_view reduce, bool include_self) {
+  return self.scatter_reduce(dim, index, src, reduce, include_self);
+}
+Tensor gather(const Tensor& self, int64_t dim, const Tensor& index) { return self.gather(dim, index); }
+Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source,
+                 const Scalar& alpha) {
+  return self.index_add(dim, index, source, alpha);
+}
+
+}  // namespace strata

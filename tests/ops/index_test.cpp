@@ -1,1 +1,312 @@
-// placeholder
+// index_put_ / index_put / index (advanced indexing), against reference loops.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "strata/strata.h"
+#include "tests/ops/scatter_test_util.h"
+
+namespace strata {
+namespace {
+
+using namespace scatter_test;
+
+class IndexTest : public DeviceTest {};
+
+/// Reference of self[i0, i1] (=|+=) values for a 2-D self and two 1-D indices
+/// (negative indices wrap), in index order.
+std::vector<double> reference_put_2d(std::vector<double> self, int64_t cols, const std::vector<double>& rows_idx,
+                                     const std::vector<double>& cols_idx, int64_t rows, const std::vector<double>& values,
+                                     bool accumulate, DType dtype) {
+  for (size_t i = 0; i < rows_idx.size(); ++i) {
+    int64_t r = static_cast<int64_t>(rows_idx[i]);
+    int64_t c = static_cast<int64_t>(cols_idx[i]);
+    if (r < 0) r += rows;
+    if (c < 0) c += cols;
+    double& dst = self[static_cast<size_t>(r * cols + c)];
+    const double v = values.size() == 1 ? values[0] : values[i];
+    dst = accumulate ? round_to(dtype, dst + v) : v;
+  }
+  return self;
+}
+
+TEST_P(IndexTest, SeedExampleThree) {
+  Tensor t = zeros({5, 5}, opts(kFloat32));
+  Tensor idx = tensor({{1, 1}, {2, 2}, {3, 3}}, TensorOptions().device(dev()));
+  t.index_put_({idx.select(1, 0), idx.select(1, 1)}, tensor({10.f, 20.f, 30.f}, TensorOptions().device(dev())));
+  std::vector<double> expected(25, 0.0);
+  expected[1 * 5 + 1] = 10;
+  expected[2 * 5 + 2] = 20;
+  expected[3 * 5 + 3] = 30;
+  EXPECT_EQ(host_values(t), expected);
+}
+
+TEST_P(IndexTest, IndexPutPairsMatchReferenceForEveryDtype) {
+  set_deterministic(true);  // duplicates: last in index order wins on every device
+  std::mt19937 rng(21);
+  for (DType dtype : kAllDTypes) {
+    for (bool accumulate : {false, true}) {
+      Tensor self = random_values({9, 7}, dtype, dev(), rng, 4);
+      Tensor rows = random_index({40}, 9, dev(), rng);
+      Tensor cols = random_index({40}, 7, dev(), rng);
+      Tensor values = random_values({40}, dtype, dev(), rng, 4);
+      const auto expected = reference_put_2d(host_values(self), 7, host_values(rows), host_values(cols), 9,
+                                             host_values(values), accumulate, dtype);
+      EXPECT_EQ(host_values(self.index_put({rows, cols}, values, accumulate)), expected) << dtype;
+      self.index_put_({rows.to(kInt32), cols}, values, accumulate);
+      EXPECT_EQ(host_values(self), expected) << dtype << " accumulate " << accumulate;
+    }
+  }
+}
+
+TEST_P(IndexTest, AccumulateSumsDuplicates) {
+  Tensor self = zeros({4}, opts(kFloat32));
+  Tensor index = from_vector<int64_t>({1, 1, 1, 3, 3}, opts(kInt64));
+  self.index_put_({index}, from_vector<float>({1.f, 2.f, 3.f, 4.f, 5.f}, opts(kFloat32)), true);
+  EXPECT_EQ(host_values(self), (std::vector<double>{0, 6, 0, 9}));
+  self.index_put_({index}, Scalar(1.0), true);
+  EXPECT_EQ(host_values(self), (std::vector<double>{0, 9, 0, 11}));
+}
+
+TEST_P(IndexTest, DuplicatesWithoutAccumulateKeepLastInDeterministicMode) {
+  set_deterministic(true);
+  Tensor self = zeros({3}, opts(kFloat32));
+  Tensor index = from_vector<int64_t>({2, 0, 2, 2, 0}, opts(kInt64));
+  self.index_put_({index}, from_vector<float>({1.f, 2.f, 3.f, 4.f, 5.f}, opts(kFloat32)));
+  EXPECT_EQ(host_values(self), (std::vector<double>{5, 0, 4}));
+}
+
+TEST_P(IndexTest, NegativeIndicesWrap) {
+  std::mt19937 rng(22);
+  Tensor self = random_values({6, 5}, kFloat32, dev(), rng);
+  Tensor rows = from_vector<int64_t>({-1, -6, 2, 5}, opts(kInt64));
+  Tensor cols = from_vector<int64_t>({0, -1, -5, 3}, opts(kInt64));
+  Tensor values = random_values({4}, kFloat32, dev(), rng);
+  const auto expected = reference_put_2d(host_values(self), 5, host_values(rows), host_values(cols), 6,
+                                         host_values(values), false, kFloat32);
+  const auto self_values = host_values(self);
+  Tensor read = self.index({rows, cols});
+  EXPECT_EQ(host_values(read), (std::vector<double>{self_values[5 * 5 + 0], self_values[0 * 5 + 4],
+                                                    self_values[2 * 5 + 0], self_values[5 * 5 + 3]}));
+  self.index_put_({rows, cols}, values);
+  EXPECT_EQ(host_values(self), expected);
+}
+
+TEST_P(IndexTest, IndexTensorsBroadcastTogether) {
+  std::mt19937 rng(23);
+  Tensor self = random_values({6, 8}, kFloat64, dev(), rng);
+  Tensor rows = random_index({3, 1}, 6, dev(), rng);
+  Tensor cols = random_index({4}, 8, dev(), rng);
+  const auto s = host_values(self), r = host_values(rows), c = host_values(cols);
+  Tensor read = self.index({rows, cols});
+  EXPECT_EQ(read.sizes(), (Shape{3, 4}));
+  std::vector<double> expected;
+  for (int i = 0; i < 3; ++i) {
+    for (int j = 0; j < 4; ++j) expected.push_back(s[static_cast<size_t>(r[i] * 8 + c[j])]);
+  }
+  EXPECT_EQ(host_values(read), expected);
+  // values [4] broadcast over the [3, 4] result.
+  Tensor values = random_values({4}, kFloat64, dev(), rng);
+  const auto v = host_values(values);
+  auto expected_put = s;
+  for (int i = 0; i < 3; ++i) {
+    for (int j = 0; j < 4; ++j) expected_put[static_cast<size_t>(r[i] * 8 + c[j])] += v[static_cast<size_t>(j)];
+  }
+  set_deterministic(true);
+  self.index_put_({rows, cols}, values, true);
+  const auto got = host_values(self);
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_DOUBLE_EQ(got[i], expected_put[i]);
+}
+
+TEST_P(IndexTest, FullSlicesLeadingMiddleAndTrailing) {
+  std::mt19937 rng(24);
+  Tensor self = random_values({4, 5, 6}, kFloat32, dev(), rng);
+  const auto s = host_values(self);
+  Tensor i1 = random_index({7}, 5, dev(), rng);
+  Tensor i2 = random_index({7}, 6, dev(), rng);
+  Tensor i0 = random_index({7}, 4, dev(), rng);
+  const auto v1 = host_values(i1), v2 = host_values(i2), v0 = host_values(i0);
+  const auto at = [&](double a, double b, double c) { return s[static_cast<size_t>(a * 30 + b * 6 + c)]; };
+
+  // self[:, i1] -> [4, 7, 6]
+  Tensor a = self.index({std::nullopt, i1});
+  ASSERT_EQ(a.sizes(), (Shape{4, 7, 6}));
+  std::vector<double> expected;
+  for (int x = 0; x < 4; ++x)
+    for (int k = 0; k < 7; ++k)
+      for (int z = 0; z < 6; ++z) expected.push_back(at(x, v1[static_cast<size_t>(k)], z));
+  EXPECT_EQ(host_values(a), expected);
+
+  // self[i0] -> [7, 5, 6] (trailing dims are full slices)
+  Tensor b = self.index({i0});
+  ASSERT_EQ(b.sizes(), (Shape{7, 5, 6}));
+  expected.clear();
+  for (int k = 0; k < 7; ++k)
+    for (int y = 0; y < 5; ++y)
+      for (int z = 0; z < 6; ++z) expected.push_back(at(v0[static_cast<size_t>(k)], y, z));
+  EXPECT_EQ(host_values(b), expected);
+
+  // self[i0, :, i2] -> non-adjacent: index dims first, [7, 5]
+  Tensor c = self.index({i0, std::nullopt, i2});
+  ASSERT_EQ(c.sizes(), (Shape{7, 5}));
+  expected.clear();
+  for (int k = 0; k < 7; ++k)
+    for (int y = 0; y < 5; ++y) expected.push_back(at(v0[static_cast<size_t>(k)], y, v2[static_cast<size_t>(k)]));
+  EXPECT_EQ(host_values(c), expected);
+
+  // self[i0, :, i2] = values [7, 5]; with unique (i0, i2) pairs the result is exact.
+  Tensor u0 = from_vector<int64_t>({0, 1, 2, 3, 0}, opts(kInt64));
+  Tensor u2 = from_vector<int64_t>({5, 4, 3, 2, 0}, opts(kInt64));
+  Tensor values = random_values({5, 5}, kFloat32, dev(), rng);
+  const auto vv = host_values(values);
+  auto expected_put = s;
+  const std::vector<int> r0 = {0, 1, 2, 3, 0}, r2 = {5, 4, 3, 2, 0};
+  for (int k = 0; k < 5; ++k)
+    for (int y = 0; y < 5; ++y) expected_put[static_cast<size_t>(r0[k] * 30 + y * 6 + r2[k])] = vv[static_cast<size_t>(k * 5 + y)];
+  self.index_put_({u0, std::nullopt, u2}, values);
+  EXPECT_EQ(host_values(self), expected_put);
+}
+
+TEST_P(IndexTest, BoolMaskSelectsTrueElements) {
+  std::mt19937 rng(25);
+  Tensor self = random_values({4, 5}, kFloat32, dev(), rng);
+  Tensor mask = random_values({4, 5}, kBool, dev(), rng);
+  const auto s = host_values(self), m = host_values(mask);
+  std::vector<double> expected_read;
+  auto expected_put = s;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (m[i] != 0) {
+      expected_read.push_back(s[i]);
+      expected_put[i] = -3.0;
+    }
+  }
+  EXPECT_EQ(host_values(self.index({mask})), expected_read);
+  self.index_put_({mask}, Scalar(-3.0));
+  EXPECT_EQ(host_values(self), expected_put);
+  // A 1-D row mask with trailing full slice.
+  Tensor row_mask = from_vector<bool>({true, false, true, false}, opts(kBool));
+  EXPECT_EQ(self.index({row_mask}).sizes(), (Shape{2, 5}));
+}
+
+TEST_P(IndexTest, NonContiguousSelfValuesAndIndices) {
+  std::mt19937 rng(26);
+  Tensor base = random_values({8, 6}, kFloat32, dev(), rng);
+  Tensor self = base.t();  // [6, 8]
+  Tensor rows = random_index({2, 20}, 6, dev(), rng).select(0, 1);             // stride 1 in a [2, 20]
+  Tensor cols = random_index({20, 3}, 8, dev(), rng).select(1, 2);             // stride 3
+  Tensor values = random_values({40}, kFloat32, dev(), rng).slice(0, 0, 40, 2);  // stride 2
+  const auto expected = reference_put_2d(host_values(self), 8, host_values(rows), host_values(cols), 6,
+                                         host_values(values), true, kFloat32);
+  self.index_put_({rows, cols}, values, true);
+  EXPECT_EQ(host_values(self), expected);
+  EXPECT_EQ(host_values(base.t()), expected);
+}
+
+TEST_P(IndexTest, OutOfRangeThrowsAndLeavesSelfUnchanged) {
+  std::mt19937 rng(27);
+  Tensor self = random_values({5, 4}, kFloat32, dev(), rng);
+  const auto before = host_bytes(self);
+  Tensor good_rows = from_vector<int64_t>({0, 1, 2}, opts(kInt64));
+  Tensor values = random_values({3}, kFloat32, dev(), rng);
+  for (int64_t bad : {5, 7, -6}) {
+    Tensor rows = from_vector<int64_t>({0, 4, bad}, opts(kInt64));
+    const std::string expected = "index " + std::to_string(bad) + " is out of bounds for dimension 0 with size 5";
+    EXPECT_EQ(error_message<IndexError>([&] { self.index_put_({rows, good_rows}, values); }), expected);
+    EXPECT_EQ(error_message<IndexError>([&] { self.index_put_({rows, good_rows}, values, true); }), expected);
+    EXPECT_EQ(error_message<IndexError>([&] { (void)self.index({rows}); }), expected);
+    EXPECT_EQ(host_bytes(self), before);
+  }
+  Tensor cols = from_vector<int64_t>({0, 4, 1}, opts(kInt64));
+  EXPECT_EQ(error_message<IndexError>([&] { self.index_put_({good_rows, cols}, values); }),
+            "index 4 is out of bounds for dimension 1 with size 4");
+  EXPECT_EQ(error_message<IndexError>([&] { (void)zeros({0, 3}, opts(kFloat32)).index({good_rows}); }),
+            "index is out of bounds for dimension with size 0");
+  EXPECT_EQ(host_bytes(self), before);
+  self.index_put_({good_rows}, Scalar(1.0));  // still usable
+  EXPECT_NE(host_bytes(self), before);
+}
+
+TEST_P(IndexTest, ChecksFollowPyTorchTexts) {
+  Tensor self = zeros({5, 4}, opts(kFloat32));
+  Tensor rows = from_vector<int64_t>({0, 1}, opts(kInt64));
+  EXPECT_EQ(error_message<DTypeError>([&] { self.index_put_({rows}, ones({2, 4}, opts(kFloat64))); }),
+            "Index put requires the source and destination dtypes match, got Float for the destination and Double "
+            "for the source.");
+  EXPECT_EQ(error_message<IndexError>([&] { self.index_put_({rows.to(kFloat32)}, Scalar(1)); }),
+            "tensors used as indices must be long, int, byte or bool tensors");
+  EXPECT_EQ(error_message<IndexError>([&] { (void)self.index({rows, rows, rows}); }),
+            "too many indices for tensor of dimension 2 (got 3)");
+  EXPECT_EQ(error_message<IndexError>([&] { (void)self.index({zeros({4}, opts(kBool))}); }),
+            "The shape of the mask [4] at index 0 does not match the shape of the indexed tensor [5, 4] at index 0");
+  EXPECT_EQ(error_message<IndexError>([&] { (void)self.index({rows, zeros({3}, opts(kInt64))}); }),
+            "shape mismatch: indexing tensors could not be broadcast together with shapes [2], [3]");
+  EXPECT_EQ(error_message<ShapeError>([&] { self.index_put_({rows}, ones({3}, opts(kFloat32))); }),
+            "shape mismatch: value tensor of shape [3] cannot be broadcast to indexing result of shape [2, 4]");
+  EXPECT_EQ(error_message<OverlapError>([&] { self.index_put_({rows}, self.narrow(0, 0, 2)); }),
+            "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single "
+            "memory location. Please clone() the tensor before performing the operation.");
+}
+
+TEST_P(IndexTest, EmptyIndexIsANoOp) {
+  std::mt19937 rng(28);
+  Tensor self = random_values({5, 4}, kFloat32, dev(), rng);
+  const auto before = host_bytes(self);
+  Tensor empty_index = zeros({0}, opts(kInt64));
+  self.index_put_({empty_index}, zeros({0, 4}, opts(kFloat32)), true);
+  self.index_put_({empty_index}, Scalar(3.0));
+  EXPECT_EQ(host_bytes(self), before);
+  EXPECT_EQ(self.index({empty_index}).sizes(), (Shape{0, 4}));
+}
+
+TEST_P(IndexTest, InPlaceKeepsStorageAndDataPointer) {
+  Tensor self = zeros({16, 16}, opts(kFloat32));
+  const Storage storage = self.storage();
+  const void* data = self.data_ptr();
+  Tensor rows = from_vector<int64_t>({1, 2, 3}, opts(kInt64));
+  EXPECT_EQ(&self.index_put_({rows, rows}, Scalar(1.0), true), &self);
+  self.index_put_({rows}, ones({3, 16}, opts(kFloat32)));
+  EXPECT_EQ(self.data_ptr(), data);
+  EXPECT_TRUE(self.storage() == storage);
+}
+
+TEST_P(IndexTest, DeterministicAccumulateGivesIdenticalBitsRunAfterRun) {
+  set_deterministic(true);
+  std::mt19937 rng(29);
+  const int64_t n = 1 << 16;
+  Tensor rows = random_index({n}, 16, dev(), rng);
+  Tensor cols = random_index({n}, 16, dev(), rng);
+  Tensor values = random_floats({n}, kFloat32, dev(), rng);
+  Tensor base = random_floats({16, 16}, kFloat32, dev(), rng);
+  const auto first = host_bytes(base.index_put({rows, cols}, values, true));
+  for (int run = 0; run < 20; ++run) {
+    ASSERT_EQ(host_bytes(base.index_put({rows, cols}, values, true)), first) << "run " << run;
+  }
+  // The serial order gives these bits (the CPU reference and the CUDA sorted path).
+  const auto expected = reference_put_2d(host_values(base), 16, host_values(rows), host_values(cols), 16,
+                                         host_values(values), true, kFloat32);
+  EXPECT_EQ(host_values(base.index_put({rows, cols}, values, true)), expected);
+}
+
+TEST_P(IndexTest, CudaEqualsCpu) {
+  if (GetParam() != "cuda") GTEST_SKIP() << "compares the CUDA result with the CPU one";
+  std::mt19937 rng(30);
+  const Device cpu(DeviceType::CPU);
+  Tensor rows = random_index({5000}, 64, cpu, rng);
+  Tensor cols = random_index({5000}, 64, cpu, rng);
+  Tensor values = random_floats({5000}, kFloat32, cpu, rng);
+  Tensor base = random_floats({64, 64}, kFloat32, cpu, rng);
+  set_deterministic(true);
+  for (bool accumulate : {false, true}) {
+    EXPECT_EQ(host_bytes(base.to(dev()).index_put({rows.to(dev()), cols.to(dev())}, values.to(dev()), accumulate)),
+              host_bytes(base.index_put({rows, cols}, values, accumulate)));
+  }
+  EXPECT_EQ(host_bytes(base.to(dev()).index({rows, cols})), host_bytes(base.index({rows, cols})));
+  // CPU indices are accepted for a CUDA self.
+  EXPECT_EQ(host_bytes(base.to(dev()).index({rows})), host_bytes(base.index({rows})));
+}
+
+INSTANTIATE_TEST_SUITE_P(Devices, IndexTest, ::testing::Values("cpu", "cuda"), device_name);
+
+}  // namespace
+}  // namespace strata

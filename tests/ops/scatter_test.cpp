@@ -1,1 +1,432 @@
-// placeholder
+// scatter_, scatter_add_, scatter_reduce_, gather, index_add_ and their
+// out-of-place forms, against reference loops written here.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+
+#include "strata/strata.h"
+#include "tests/ops/scatter_test_util.h"
+
+namespace strata {
+namespace {
+
+using namespace scatter_test;
+
+struct ScatterCase {
+  Shape self_shape;
+  Shape index_shape;
+  Shape src_shape;  // >= index_shape in every dimension
+  int64_t dim;
+};
+
+const std::vector<ScatterCase> kCases = {
+    {{10}, {25}, {27}, 0},
+    {{6, 7}, {9, 5}, {9, 6}, 0},
+    {{6, 7}, {4, 12}, {5, 12}, 1},
+    {{4, 5, 6}, {3, 8, 5}, {3, 9, 6}, 1},
+    {{4, 5, 6}, {4, 5, 9}, {4, 5, 9}, -1},
+};
+
+/// The reference of scatter/scatter_reduce on row-major host values, applying
+/// updates in index order and rounding to `dtype` after every step.
+std::vector<double> reference_scatter(std::vector<double> self, const Shape& self_shape, int64_t dim,
+                                      const std::vector<double>& index, const Shape& index_shape,
+                                      const std::vector<double>& src, const Shape& src_shape,
+                                      const std::string& reduce, bool include_self, DType dtype) {
+  if (dim < 0) dim += static_cast<int64_t>(self_shape.size());
+  std::map<int64_t, int64_t> counts;
+  const double inf = std::numeric_limits<double>::infinity();
+  for_each_index(index_shape, [&](const std::vector<int64_t>& at) {
+    std::vector<int64_t> target = at;
+    target[static_cast<size_t>(dim)] = static_cast<int64_t>(index[static_cast<size_t>(linear_of(index_shape, at))]);
+    const int64_t p = linear_of(self_shape, target);
+    double& dst = self[static_cast<size_t>(p)];
+    const double v = src[static_cast<size_t>(linear_of(src_shape, at))];
+    if (!include_self && counts.count(p) == 0) {
+      dst = reduce == "prod" ? 1.0 : reduce == "amax" ? -inf : reduce == "amin" ? inf : 0.0;
+    }
+    ++counts[p];
+    if (reduce == "assign") {
+      dst = v;
+    } else if (reduce == "sum" || reduce == "mean") {
+      dst = round_to(dtype, dst + v);
+    } else if (reduce == "prod") {
+      dst = round_to(dtype, dst * v);
+    } else if (reduce == "amax") {
+      dst = std::isnan(v) || v > dst ? v : dst;
+    } else if (reduce == "amin") {
+      dst = std::isnan(v) || v < dst ? v : dst;
+    }
+  });
+  if (reduce == "mean") {
+    for (auto [p, c] : counts) {
+      const double n = static_cast<double>(c + (include_self ? 1 : 0));
+      double& dst = self[static_cast<size_t>(p)];
+      dst = is_floating_point(dtype) ? round_to(dtype, dst / n) : std::floor(dst / n);
+    }
+  }
+  return self;
+}
+
+class ScatterTest : public DeviceTest {};
+
+TEST_P(ScatterTest, ScatterMatchesReferenceForEveryDtypeAndDim) {
+  set_deterministic(true);  // duplicates: the last in index order wins, on every device
+  std::mt19937 rng(1);
+  for (DType dtype : kAllDTypes) {
+    for (const ScatterCase& c : kCases) {
+      const int64_t dim = c.dim < 0 ? c.dim + static_cast<int64_t>(c.self_shape.size()) : c.dim;
+      Tensor self = random_values(c.self_shape, dtype, dev(), rng);
+      Tensor index = random_index(c.index_shape, c.self_shape[static_cast<size_t>(dim)], dev(), rng);
+      Tensor src = random_values(c.src_shape, dtype, dev(), rng);
+      const auto expected = reference_scatter(host_values(self), c.self_shape, c.dim, host_values(index),
+                                              c.index_shape, host_values(src), c.src_shape, "assign", true, dtype);
+      Tensor out = self.scatter(c.dim, index, src);
+      EXPECT_EQ(host_values(out), expected) << dtype << " dim " << c.dim;
+      self.scatter_(c.dim, index, src);
+      EXPECT_EQ(host_values(self), expected) << dtype << " dim " << c.dim;
+    }
+  }
+}
+
+TEST_P(ScatterTest, ScatterScalarWritesValueAtIndices) {
+  std::mt19937 rng(2);
+  for (DType dtype : {kInt32, kFloat16, kFloat32, kFloat64, kBool}) {
+    const ScatterCase& c = kCases[3];
+    Tensor self = random_values(c.self_shape, dtype, dev(), rng);
+    Tensor index = random_index(c.index_shape, c.self_shape[1], dev(), rng);
+    std::vector<double> ones(static_cast<size_t>(Tensor(index).numel()), 1.0);
+    const auto expected = reference_scatter(host_values(self), c.self_shape, 1, host_values(index), c.index_shape,
+                                            ones, c.index_shape, "assign", true, dtype);
+    self.scatter_(1, index, Scalar(1));
+    EXPECT_EQ(host_values(self), expected) << dtype;
+  }
+}
+
+TEST_P(ScatterTest, ScatterAddSumsDuplicatesForEveryDtype) {
+  std::mt19937 rng(3);
+  for (DType dtype : kAllDTypes) {
+    for (const ScatterCase& c : kCases) {
+      const int64_t dim = c.dim < 0 ? c.dim + static_cast<int64_t>(c.self_shape.size()) : c.dim;
+      Tensor self = random_values(c.self_shape, dtype, dev(), rng, 4);
+      Tensor index = random_index(c.index_shape, c.self_shape[static_cast<size_t>(dim)], dev(), rng);
+      Tensor src = random_values(c.src_shape, dtype, dev(), rng, 4);
+      const auto expected = reference_scatter(host_values(self), c.self_shape, c.dim, host_values(index),
+                                              c.index_shape, host_values(src), c.src_shape, "sum", true, dtype);
+      EXPECT_EQ(host_values(scatter_add(self, c.dim, index, src)), expected) << dtype << " dim " << c.dim;
+      self.scatter_add_(c.dim, index, src);
+      EXPECT_EQ(host_values(self), expected) << dtype << " dim " << c.dim;
+    }
+  }
+}
+
+TEST_P(ScatterTest, ScatterReduceMatchesReference) {
+  std::mt19937 rng(4);
+  for (DType dtype : {kInt8, kInt32, kInt64, kFloat16, kBFloat16, kFloat32, kFloat64}) {
+    for (const char* reduce : {"sum", "prod", "mean", "amax", "amin"}) {
+      for (bool include_self : {true, false}) {
+        for (const ScatterCase& c : kCases) {
+          const int64_t dim = c.dim < 0 ? c.dim + static_cast<int64_t>(c.self_shape.size()) : c.dim;
+          const int magnitude = std::string(reduce) == "prod" ? 2 : 8;
+          Tensor self = random_values(c.self_shape, dtype, dev(), rng, magnitude);
+          Tensor index = random_index(c.index_shape, c.self_shape[static_cast<size_t>(dim)], dev(), rng);
+          Tensor src = random_values(c.src_shape, dtype, dev(), rng, magnitude);
+          const auto expected =
+              reference_scatter(host_values(self), c.self_shape, c.dim, host_values(index), c.index_shape,
+                                host_values(src), c.src_shape, reduce, include_self, dtype);
+          self.scatter_reduce_(c.dim, index, src, reduce, include_self);
+          const auto got = host_values(self);
+          ASSERT_EQ(got.size(), expected.size());
+          for (size_t i = 0; i < got.size(); ++i) {
+            const double tolerance = std::string(reduce) == "mean" ? 1e-2 * (1 + std::fabs(expected[i])) : 0.0;
+            ASSERT_NEAR(got[i], expected[i], tolerance)
+                << dtype << " " << reduce << " include_self " << include_self << " dim " << c.dim << " at " << i;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_P(ScatterTest, ScatterReduceAmaxLetsNanWin) {
+  Tensor self = from_vector<float>({1.f, 2.f, 3.f}, opts(kFloat32));
+  Tensor src = from_vector<float>({NAN, 5.f, 0.f}, opts(kFloat32));
+  Tensor index = from_vector<int64_t>({0, 1, 2}, opts(kInt64));
+  self.scatter_reduce_(0, index, src, "amax");
+  const auto v = host_values(self);
+  EXPECT_TRUE(std::isnan(v[0]));
+  EXPECT_EQ(v[1], 5.0);
+  EXPECT_EQ(v[2], 3.0);
+}
+
+TEST_P(ScatterTest, GatherMatchesReferenceForEveryDtype) {
+  std::mt19937 rng(5);
+  for (DType dtype : kAllDTypes) {
+    for (const ScatterCase& c : kCases) {
+      const int64_t dim = c.dim < 0 ? c.dim + static_cast<int64_t>(c.self_shape.size()) : c.dim;
+      Tensor self = random_values(c.self_shape, dtype, dev(), rng);
+      // gather's index may exceed self along dim, not elsewhere.
+      Shape index_shape = c.self_shape;
+      index_shape[static_cast<size_t>(dim)] = c.index_shape[static_cast<size_t>(dim)];
+      for (DType index_dtype : {kInt64, kInt32}) {
+        Tensor index = random_index(index_shape, c.self_shape[static_cast<size_t>(dim)], dev(), rng).to(index_dtype);
+        const auto self_values = host_values(self);
+        const auto index_values = host_values(index);
+        std::vector<double> expected;
+        for_each_index(index_shape, [&](const std::vector<int64_t>& at) {
+          std::vector<int64_t> source = at;
+          source[static_cast<size_t>(dim)] = static_cast<int64_t>(index_values[static_cast<size_t>(linear_of(index_shape, at))]);
+          expected.push_back(self_values[static_cast<size_t>(linear_of(c.self_shape, source))]);
+        });
+        Tensor out = gather(self, c.dim, index);
+        EXPECT_EQ(out.sizes(), index_shape);
+        EXPECT_EQ(host_values(out), expected) << dtype << " dim " << c.dim;
+      }
+    }
+  }
+}
+
+TEST_P(ScatterTest, IndexAddMatchesReferenceWithAlpha) {
+  std::mt19937 rng(6);
+  for (DType dtype : {kUInt8, kInt16, kInt32, kInt64, kFloat16, kBFloat16, kFloat32, kFloat64}) {
+    for (int64_t dim : {0, 1, 2}) {
+      const Shape self_shape = {5, 6, 7};
+      Shape source_shape = self_shape;
+      source_shape[static_cast<size_t>(dim)] = 11;
+      Tensor self = random_values(self_shape, dtype, dev(), rng, 4);
+      Tensor source = random_values(source_shape, dtype, dev(), rng, 4);
+      Tensor index = random_index({11}, self_shape[static_cast<size_t>(dim)], dev(), rng);
+      const int64_t alpha = dtype == kUInt8 ? 1 : 2;
+      auto expected = host_values(self);
+      const auto source_values = host_values(source);
+      const auto index_values = host_values(index);
+      for_each_index(source_shape, [&](const std::vector<int64_t>& at) {
+        std::vector<int64_t> target = at;
+        target[static_cast<size_t>(dim)] = static_cast<int64_t>(index_values[static_cast<size_t>(at[static_cast<size_t>(dim)])]);
+        double& dst = expected[static_cast<size_t>(linear_of(self_shape, target))];
+        dst = round_to(dtype, dst + alpha * source_values[static_cast<size_t>(linear_of(source_shape, at))]);
+      });
+      EXPECT_EQ(host_values(self.index_add(dim, index, source, alpha)), expected) << dtype << " dim " << dim;
+      self.index_add_(dim, index.to(kInt32), source, alpha);
+      EXPECT_EQ(host_values(self), expected) << dtype << " dim " << dim;
+    }
+  }
+}
+
+TEST_P(ScatterTest, NonContiguousSelfSrcAndIndex) {
+  std::mt19937 rng(7);
+  // self transposed, src a stepped slice, index transposed.
+  Tensor base = random_values({7, 6}, kFloat32, dev(), rng);
+  Tensor self = base.t();  // [6, 7], strides (1, 6)
+  Tensor src = random_values({10, 14}, kFloat32, dev(), rng).slice(1, 0, 14, 2);  // [10, 7]
+  Tensor index = random_index({7, 5}, 6, dev(), rng).t();                        // [5, 7]
+  const auto expected = reference_scatter(host_values(self), {6, 7}, 0, host_values(index), {5, 7},
+                                          host_values(src), {10, 7}, "sum", true, kFloat32);
+  const void* before = self.data_ptr();
+  self.scatter_add_(0, index, src);
+  EXPECT_EQ(self.data_ptr(), before);
+  EXPECT_EQ(host_values(self), expected);
+  EXPECT_EQ(host_values(base), host_values(self.t()));  // written through the view
+
+  // gather from a non-contiguous self with an expanded index.
+  Tensor index_row = random_index({1, 7}, 6, dev(), rng).expand({4, 7});
+  const auto self_values = host_values(self);
+  const auto index_values = host_values(index_row);
+  std::vector<double> expected_gather;
+  for_each_index({4, 7}, [&](const std::vector<int64_t>& at) {
+    expected_gather.push_back(
+        self_values[static_cast<size_t>(index_values[static_cast<size_t>(at[1])] * 7 + at[1])]);
+  });
+  EXPECT_EQ(host_values(self.gather(0, index_row)), expected_gather);
+}
+
+TEST_P(ScatterTest, InPlaceKeepsStorageAndDataPointer) {
+  std::mt19937 rng(8);
+  Tensor self = random_values({8, 8}, kFloat32, dev(), rng);
+  const Storage storage = self.storage();
+  const void* data = self.data_ptr();
+  Tensor index = random_index({8, 8}, 8, dev(), rng);
+  Tensor src = random_values({8, 8}, kFloat32, dev(), rng);
+  self.scatter_(0, index, src);
+  self.scatter_add_(1, index, src);
+  self.scatter_reduce_(0, index, src, "mean", false);
+  self.index_add_(0, index.select(1, 0), src);
+  EXPECT_EQ(self.data_ptr(), data);
+  EXPECT_TRUE(self.storage() == storage);
+  EXPECT_EQ(&self.scatter_(0, index, Scalar(2.0)), &self);
+}
+
+TEST_P(ScatterTest, OutOfRangeIndexThrowsAndLeavesSelfUnchanged) {
+  std::mt19937 rng(9);
+  Tensor self = random_values({5, 4}, kFloat32, dev(), rng);
+  Tensor src = random_values({6, 4}, kFloat32, dev(), rng);
+  const auto before = host_bytes(self);
+  for (int64_t bad : {5, 7, -1}) {
+    std::vector<int64_t> idx = {0, 1, 2, 3, 4, 1, 2, 3, 0, 0, 0, 0};
+    idx[9] = bad;  // late in index order: nothing before it may be written either
+    Tensor index = from_vector<int64_t>(idx, {3, 4}, opts(kInt64));
+    const std::string expected = "index " + std::to_string(bad) + " is out of bounds for dimension 0 with size 5";
+    EXPECT_EQ(error_message<IndexError>([&] { self.scatter_(0, index, src); }), expected);
+    EXPECT_EQ(error_message<IndexError>([&] { self.scatter_add_(0, index, src); }), expected);
+    EXPECT_EQ(error_message<IndexError>([&] { self.scatter_reduce_(0, index, src, "amax", false); }), expected);
+    EXPECT_EQ(error_message<IndexError>([&] { self.scatter_(0, index, Scalar(1)); }), expected);
+    EXPECT_EQ(error_message<IndexError>([&] { (void)self.gather(0, index); }), expected);
+    EXPECT_EQ(error_message<IndexError>([&] { self.index_add_(0, index.select(1, 1), src.narrow(0, 0, 3)); }),
+              expected);
+    EXPECT_EQ(host_bytes(self), before);
+  }
+  // The context stays usable: a good op right after works.
+  Tensor good = from_vector<int64_t>({4, 0, 1, 2}, {1, 4}, opts(kInt64));
+  self.scatter_(0, good, src);
+  EXPECT_NE(host_bytes(self), before);
+}
+
+TEST_P(ScatterTest, EmptyIndexIsANoOp) {
+  std::mt19937 rng(10);
+  Tensor self = random_values({5, 4}, kFloat32, dev(), rng);
+  const auto before = host_bytes(self);
+  Tensor index = zeros({0, 4}, opts(kInt64));
+  Tensor src = random_values({2, 4}, kFloat32, dev(), rng);
+  self.scatter_(0, index, src);
+  self.scatter_add_(0, index, src);
+  self.scatter_reduce_(0, index, src, "prod", false);
+  self.index_add_(0, zeros({0}, opts(kInt64)), zeros({0, 4}, opts(kFloat32)));
+  EXPECT_EQ(host_bytes(self), before);
+  EXPECT_EQ(self.gather(0, index).sizes(), (Shape{0, 4}));
+}
+
+TEST_P(ScatterTest, ZeroDimTensorsActAsOneElement) {
+  Tensor self = full({}, 3.0, opts(kFloat32));
+  Tensor index = full({}, 0, opts(kInt64));
+  Tensor src = full({}, 4.0, opts(kFloat32));
+  self.scatter_add_(0, index, src);
+  EXPECT_EQ(self.item<float>(), 7.0f);
+  EXPECT_EQ(self.gather(0, index).item<float>(), 7.0f);
+}
+
+TEST_P(ScatterTest, ChecksFollowPyTorchTexts) {
+  Tensor self = zeros({5, 4}, opts(kFloat32));
+  Tensor index = zeros({2, 4}, opts(kInt64));
+  Tensor src = ones({2, 4}, opts(kFloat32));
+  EXPECT_EQ(error_message<DTypeError>([&] { self.scatter_(0, index.to(kInt32), src); }),
+            "scatter(): Expected dtype int64 for index");
+  EXPECT_EQ(error_message<DTypeError>([&] { self.scatter_add_(0, index, src.to(kFloat64)); }),
+            "scatter_add(): Expected self.dtype to be equal to src.dtype");
+  EXPECT_EQ(error_message<ShapeError>([&] { self.scatter_(0, zeros({2}, opts(kInt64)), src); }),
+            "Index tensor must have the same number of dimensions as self tensor");
+  EXPECT_EQ(error_message<ShapeError>([&] { self.scatter_(0, index, ones({8}, opts(kFloat32))); }),
+            "Index tensor must have the same number of dimensions as src tensor");
+  EXPECT_EQ(error_message<ShapeError>([&] { self.scatter_(0, zeros({2, 5}, opts(kInt64)), ones({2, 5}, opts(kFloat32))); }),
+            "Expected index [2, 5] to be smaller than self [5, 4] apart from dimension 0 and to be smaller size "
+            "than src [2, 5]");
+  EXPECT_EQ(error_message<ShapeError>([&] { self.scatter_(0, zeros({3, 4}, opts(kInt64)), src); }),
+            "Expected index [3, 4] to be smaller than self [5, 4] apart from dimension 0 and to be smaller size "
+            "than src [2, 4]");
+  EXPECT_EQ(error_message<IndexError>([&] { self.scatter_(2, index, src); }),
+            "Dimension out of range (expected to be in range of [-2, 1], but got 2)");
+  EXPECT_EQ(error_message<ValueError>([&] { self.scatter_reduce_(0, index, src, "max"); }),
+            "reduce argument must be either sum, prod, mean, amax or amin, got max");
+  EXPECT_EQ(error_message<DTypeError>([&] { (void)self.gather(0, index.to(kFloat32)); }),
+            "gather(): Expected dtype int32/int64 for index");
+  EXPECT_EQ(error_message<ShapeError>([&] { (void)self.gather(1, zeros({6, 2}, opts(kInt64))); }),
+            "Size does not match at dimension 0 expected index [6, 2] to be smaller than self [5, 4] apart from "
+            "dimension 1");
+  EXPECT_EQ(error_message<IndexError>([&] { self.index_add_(0, zeros({2, 1}, opts(kInt64)), src); }),
+            "index_add_(): Index is supposed to be a vector, but got dim: 2");
+  EXPECT_EQ(error_message<IndexError>([&] { self.index_add_(0, zeros({3}, opts(kInt64)), src); }),
+            "index_add_(): Number of indices (3) should be equal to source.size(dim): (2), for dim: 0");
+  EXPECT_EQ(error_message<DTypeError>([&] { self.index_add_(0, zeros({2}, opts(kInt64)), src.to(kFloat64)); }),
+            "index_add_(): self (Float) and source (Double) must have the same scalar type");
+  EXPECT_EQ(error_message<ShapeError>([&] { self.index_add_(0, zeros({2}, opts(kInt64)), ones({2, 3}, opts(kFloat32))); }),
+            "source tensor shape must match self tensor shape, excluding the specified dimension. Got self.shape "
+            "= [5, 4] source.shape = [2, 3]");
+  EXPECT_EQ(error_message<DTypeError>([&] {
+              zeros({5}, opts(kInt32)).index_add_(0, zeros({1}, opts(kInt64)), ones({1}, opts(kInt32)), 0.5);
+            }),
+            "For integral input tensors, argument alpha must not be a floating point number.");
+}
+
+TEST_P(ScatterTest, OverlapOfSelfWithSrcOrIndexIsRefused) {
+  Tensor self = zeros({4, 4}, opts(kFloat32));
+  Tensor index = zeros({4, 4}, opts(kInt64));
+  const std::string partial =
+      "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single "
+      "memory location. Please clone() the tensor before performing the operation.";
+  EXPECT_EQ(error_message<OverlapError>([&] { self.scatter_add_(0, index, self); }), partial);
+  EXPECT_EQ(error_message<OverlapError>([&] { self.index_add_(0, index.select(1, 0), self); }), partial);
+  Tensor long_self = zeros({4, 4}, opts(kInt64));
+  EXPECT_EQ(error_message<OverlapError>([&] { long_self.scatter_(0, long_self, Scalar(1)); }), partial);
+  Tensor expanded = zeros({1, 4}, opts(kFloat32)).expand({4, 4});
+  EXPECT_EQ(error_message<OverlapError>([&] { expanded.scatter_(0, index, Scalar(1)); }),
+            "unsupported operation: more than one element of the written-to tensor refers to a single memory "
+            "location. Please clone() the tensor before performing the operation.");
+}
+
+TEST_P(ScatterTest, DeterministicModeGivesIdenticalBitsRunAfterRun) {
+  set_deterministic(true);
+  std::mt19937 rng(11);
+  const int64_t n = 1 << 16;
+  Tensor index = random_index({n}, 64, dev(), rng);
+  for (DType dtype : {kFloat32, kFloat16, kBFloat16, kFloat64}) {
+    Tensor src = random_floats({n}, dtype, dev(), rng);
+    Tensor base = random_floats({64}, dtype, dev(), rng);
+    const auto first = host_bytes(base.scatter_add(0, index, src));
+    const auto first_mean = host_bytes(base.scatter_reduce(0, index, src, "mean"));
+    for (int run = 0; run < 20; ++run) {
+      ASSERT_EQ(host_bytes(base.scatter_add(0, index, src)), first) << dtype << " run " << run;
+      ASSERT_EQ(host_bytes(base.scatter_reduce(0, index, src, "mean")), first_mean) << dtype << " run " << run;
+    }
+  }
+}
+
+TEST_P(ScatterTest, ResultsDoNotDependOnThreadCount) {
+  std::mt19937 rng(12);
+  const int64_t n = 1 << 17;
+  const int threads = get_num_threads();
+  Tensor index = random_index({n}, 1000, dev(), rng);
+  Tensor src = random_floats({n}, kFloat32, dev(), rng);
+  Tensor base = random_floats({1000}, kFloat32, dev(), rng);
+  Tensor index2 = random_index({n / 64, 64}, 100, dev(), rng);
+  Tensor src2 = random_floats({n / 64, 64}, kFloat32, dev(), rng);
+  Tensor base2 = random_floats({100, 64}, kFloat32, dev(), rng);
+  set_num_threads(1);
+  const auto serial = host_bytes(base.scatter_add(0, index, src));
+  const auto serial2 = host_bytes(base2.scatter_add(0, index2, src2));
+  const auto serial3 = host_bytes(base2.scatter(0, index2, src2));
+  for (int t : {2, 3, 4}) {
+    set_num_threads(t);
+    if (GetParam() == "cuda") set_deterministic(true);
+    EXPECT_EQ(host_bytes(base.scatter_add(0, index, src)), serial) << t << " threads";
+    EXPECT_EQ(host_bytes(base2.scatter_add(0, index2, src2)), serial2) << t << " threads";
+    EXPECT_EQ(host_bytes(base2.scatter(0, index2, src2)), serial3) << t << " threads";
+  }
+  set_num_threads(threads);
+}
+
+TEST_P(ScatterTest, CudaEqualsCpu) {
+  if (GetParam() != "cuda") GTEST_SKIP() << "compares the CUDA result with the CPU one";
+  std::mt19937 rng(13);
+  const int64_t n = 1 << 15;
+  Tensor index = random_index({n}, 300, Device(DeviceType::CPU), rng);
+  Tensor src = random_floats({n}, kFloat32, Device(DeviceType::CPU), rng);
+  Tensor base = random_floats({300}, kFloat32, Device(DeviceType::CPU), rng);
+  const auto cpu_sum = host_values(base.scatter_add(0, index, src));
+  const auto cpu_max = host_bytes(base.scatter_reduce(0, index, src, "amax"));
+  const auto cpu_gather = host_bytes(base.gather(0, index));
+  Tensor gi = index.to(dev()), gs = src.to(dev()), gb = base.to(dev());
+  const auto gpu_sum = host_values(gb.scatter_add(0, gi, gs));
+  for (size_t i = 0; i < cpu_sum.size(); ++i) EXPECT_NEAR(gpu_sum[i], cpu_sum[i], 1e-3);
+  EXPECT_EQ(host_bytes(gb.scatter_reduce(0, gi, gs, "amax")), cpu_max);
+  EXPECT_EQ(host_bytes(gb.gather(0, gi)), cpu_gather);
+  set_deterministic(true);  // the sorted path applies updates in CPU order: same bits
+  EXPECT_EQ(host_bytes(gb.scatter_add(0, gi, gs)), host_bytes(base.scatter_add(0, index, src)));
+  EXPECT_EQ(host_bytes(gb.scatter(0, gi, gs)), host_bytes(base.scatter(0, index, src)));
+}
+
+INSTANTIATE_TEST_SUITE_P(Devices, ScatterTest, ::testing::Values("cpu", "cuda"), device_name);
+
+}  // namespace
+}  // namespace strata

@@ -1,0 +1,143 @@
+// Descriptors of the scatter family (scatter_, scatter_add_, scatter_reduce_,
+// gather, index_put_, index, index_add_). Every one of those ops is the same
+// loop: walk an iteration space; at each position read one or more index values,
+// turn them into an offset into the "indexed" tensor, and either update it from
+// the "direct" operand (scatter mode) or copy from it into the direct operand
+// (gather mode). The front-ends (src/ops/scatter.cpp, src/ops/index.cpp) build
+// one ScatterDesc per call; the CPU and CUDA backends only walk it.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/common/descriptor.h"
+#include "strata/dtype.h"
+#include "strata/export.h"
+
+namespace strata::kernels {
+
+/// Index tensors one descriptor carries (index_put_ with more throws
+/// NotSupportedError in the front-end).
+inline constexpr int kMaxIndexOperands = 8;
+
+/// What happens at the addressed element of the indexed tensor.
+enum class ScatterReduce : int8_t {
+  Assign,      // dst = src (scatter_, index_put_)
+  Add,         // dst = dst + alpha * src (scatter_add_, index_put_ accumulate, index_add_)
+  Multiply,    // dst = dst * src
+  Max,         // dst = max(dst, src), NaN wins
+  Min,         // dst = min(dst, src), NaN wins
+  MeanDivide,  // dst = dst / (count == 0 ? 1 : count); integers floor-divide
+};
+
+/// One index tensor, seen through the iteration space (broadcast dimensions
+/// have stride 0).
+struct IndexOperand {
+  const char* data = nullptr;
+  DType dtype = DType::Int64;            // Int64 or Int32
+  int64_t byte_strides[kMaxDims] = {};   // per iteration dimension
+  int64_t dim_size = 0;                  // size of the dimension it indexes
+  int64_t target_byte_stride = 0;        // that dimension's stride in the indexed tensor
+};
+
+/// An indexed update (scatter mode) or read (gather mode).
+struct ScatterDesc {
+  int ndim = 0;                          // >= 1; dimension 0 is the innermost
+  int64_t sizes[kMaxDims] = {};
+  int64_t numel = 0;
+  DType dtype = DType::Float32;          // of both the indexed and the direct operand
+
+  /// The tensor addressed through the indices: self for scatter, input for gather.
+  char* indexed = nullptr;
+  int64_t indexed_strides[kMaxDims] = {};  // bytes; 0 on the dimensions the indices address
+  /// Bytes spanned by the indexed tensor from `indexed` (for partitioning by
+  /// destination on the CPU).
+  int64_t indexed_extent = 0;
+  /// True when two positions with different coordinates on a dimension with a
+  /// non-zero indexed stride never reach the same element (self has no internal
+  /// overlap). Allows partitioning over those dimensions.
+  bool indexed_nonoverlapping = true;
+
+  /// src (scatter) or the output (gather); byte strides, 0 where broadcast.
+  char* direct = nullptr;
+  int64_t direct_strides[kMaxDims] = {};
+  /// scatter_(dim, index, Scalar): the value, stored as `dtype`, replaces direct.
+  bool direct_is_scalar = false;
+  alignas(8) unsigned char scalar[8] = {};
+
+  int num_indices = 0;
+  IndexOperand indices[kMaxIndexOperands];
+  /// index_put_/index: negative indices count from the end (already validated).
+  bool wrap_negative = false;
+
+  ScatterReduce reduce = ScatterReduce::Assign;
+  /// index_add_'s alpha (Add only), in the kind matching dtype.
+  double alpha_float = 1.0;
+  int64_t alpha_int = 1;
+  bool has_alpha = false;
+};
+
+/// An index tensor as stored, for validation (min/max over all its elements).
+struct IndexTensorDesc {
+  const char* data = nullptr;
+  DType dtype = DType::Int64;
+  int ndim = 0;
+  int64_t sizes[kMaxDims] = {};
+  int64_t byte_strides[kMaxDims] = {};
+  int64_t numel = 0;
+};
+
+/// Smallest and largest value of an index tensor.
+struct IndexRange {
+  int64_t min = 0;
+  int64_t max = 0;
+};
+
+STRATA_INLINE int64_t load_index(const char* p, DType dtype) {
+  return dtype == DType::Int64 ? *reinterpret_cast<const int64_t*>(p)
+                               : static_cast<int64_t>(*reinterpret_cast<const int32_t*>(p));
+}
+
+/// Offsets (bytes) of the element at linear position `linear` (row-major over
+/// the iteration space, dimension ndim-1 outermost): into the indexed tensor,
+/// including the indexed dimensions, and into the direct operand.
+STRATA_INLINE void scatter_offsets(const ScatterDesc& d, int64_t linear, int64_t& indexed_offset,
+                                   int64_t& direct_offset) {
+  int64_t ind = 0, dir = 0;
+  int64_t idx_off[kMaxIndexOperands];
+  for (int k = 0; k < d.num_indices; ++k) idx_off[k] = 0;
+  for (int dim = 0; dim < d.ndim; ++dim) {
+    // The outermost coordinate needs no division (linear < its size by then).
+    int64_t coord = linear;
+    if (dim + 1 < d.ndim) {
+      coord = linear % d.sizes[dim];
+      linear /= d.sizes[dim];
+    }
+    ind += coord * d.indexed_strides[dim];
+    dir += coord * d.direct_strides[dim];
+    for (int k = 0; k < d.num_indices; ++k) idx_off[k] += coord * d.indices[k].byte_strides[dim];
+  }
+  for (int k = 0; k < d.num_indices; ++k) {
+    int64_t v = load_index(d.indices[k].data + idx_off[k], d.indices[k].dtype);
+    if (d.wrap_negative && v < 0) v += d.indices[k].dim_size;
+    ind += v * d.indices[k].target_byte_stride;
+  }
+  indexed_offset = ind;
+  direct_offset = d.direct_is_scalar ? 0 : dir;
+}
+
+/// Byte offset into the direct operand of linear position `linear`.
+STRATA_INLINE int64_t scatter_direct_offset(const ScatterDesc& d, int64_t linear) {
+  if (d.direct_is_scalar) return 0;
+  int64_t dir = 0;
+  for (int dim = 0; dim < d.ndim; ++dim) {
+    int64_t coord = linear;
+    if (dim + 1 < d.ndim) {
+      coord = linear % d.sizes[dim];
+      linear /= d.sizes[dim];
+    }
+    dir += coord * d.direct_strides[dim];
+  }
+  return dir;
+}
+
+}  // namespace strata::kernels

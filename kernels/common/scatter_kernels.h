@@ -1,0 +1,43 @@
+// Entry points of the scatter-family kernels (CPU in kernels/cpu/{scatter,index}.cpp,
+// CUDA in kernels/cuda/{scatter,index}.cu). All take plain descriptors.
+#pragma once
+
+#include "kernels/common/scatter_desc.h"
+
+namespace strata::kernels {
+
+namespace cpu {
+
+/// Scatter mode: applies d.reduce at every position. Each destination receives
+/// its updates in index order (row-major over the iteration space) whatever the
+/// thread count, so results are deterministic and "last in index order wins"
+/// for Assign.
+void scatter_update(const ScatterDesc& d);
+/// Gather mode: direct[pos] = indexed[offset(pos)].
+void gather(const ScatterDesc& d);
+/// out[i] = {min, max} of tensors[i]. Tensors must be non-empty.
+void index_min_max(const IndexTensorDesc* tensors, int count, IndexRange* out);
+
+}  // namespace cpu
+
+namespace cuda {
+
+/// Scatter mode on `stream` (a cudaStream_t). Assign: plain stores, one of
+/// several duplicates wins. Reductions: atomics.
+void scatter_update(const ScatterDesc& d, void* stream, int device);
+/// Deterministic scatter mode (kernels/cuda/index.cu): radix-sorts positions by
+/// destination (stable, so index order is kept within a destination) and applies
+/// each destination's updates serially in that order: the same bits as the CPU
+/// kernel, run after run. Temporary memory comes from the device's caching
+/// allocator.
+void scatter_update_sorted(const ScatterDesc& d, void* stream, int device);
+/// Gather mode on `stream`.
+void gather(const ScatterDesc& d, void* stream, int device);
+/// Min/max of each index tensor by a reduction on `stream`, then one read-back
+/// of all results (synchronizes the stream). No device-side asserts.
+void index_min_max(const IndexTensorDesc* tensors, int count, IndexRange* out, void* stream,
+                   int device);
+
+}  // namespace cuda
+
+}  // namespace strata::kernels

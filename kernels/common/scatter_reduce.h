@@ -1,0 +1,86 @@
+// The per-element combine step of the scatter family, shared by the CPU loop,
+// the CUDA atomics (as the compare-and-swap body) and the CUDA sorted path.
+// Arithmetic happens in opmath (float for Half/BFloat16) and is rounded back to
+// T after every step, so a serial CPU run and the CUDA sorted path, which apply
+// the updates of one destination in the same order, give the same bits.
+#pragma once
+
+#include <type_traits>
+
+#include "kernels/common/convert.h"
+#include "kernels/common/scatter_desc.h"
+
+namespace strata::kernels {
+
+template <typename T>
+STRATA_INLINE bool scatter_is_nan(T v) {
+  if constexpr (std::is_integral_v<T>) {
+    return false;
+  } else {
+    return v != v;
+  }
+}
+
+/// Floor division for integers (PyTorch's "floor" rounding mode).
+template <typename M>
+STRATA_INLINE M scatter_floor_divide(M a, M b) {
+  M q = a / b;
+  if constexpr (std::is_signed_v<M>) {
+    if ((a % b != 0) && ((a < 0) != (b < 0))) q -= 1;
+  }
+  return q;
+}
+
+/// The new value of the destination after combining `src` into `dst`.
+template <ScatterReduce R, typename T>
+STRATA_INLINE T scatter_combine(T dst, T src, const ScatterDesc& d) {
+  using M = opmath_t<T>;
+  if constexpr (R == ScatterReduce::Assign) {
+    return src;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    // Booleans: sum is "or", product is "and", max is "or", min is "and".
+    if constexpr (R == ScatterReduce::Add || R == ScatterReduce::Max) return dst || src;
+    if constexpr (R == ScatterReduce::Multiply || R == ScatterReduce::Min) return dst && src;
+    return dst;
+  } else {
+    const M a = static_cast<M>(dst);
+    const M b = static_cast<M>(src);
+    if constexpr (R == ScatterReduce::Add) {
+      if (!d.has_alpha) return convert<T>(static_cast<M>(a + b));
+      if constexpr (std::is_integral_v<M>) {
+        return convert<T>(static_cast<M>(a + static_cast<M>(d.alpha_int) * b));
+      } else {
+        return convert<T>(static_cast<M>(a + static_cast<M>(d.alpha_float) * b));
+      }
+    } else if constexpr (R == ScatterReduce::Multiply) {
+      return convert<T>(static_cast<M>(a * b));
+    } else if constexpr (R == ScatterReduce::Max) {
+      return (scatter_is_nan(b) || b > a) ? src : dst;
+    } else if constexpr (R == ScatterReduce::Min) {
+      return (scatter_is_nan(b) || b < a) ? src : dst;
+    } else {  // MeanDivide: src is the count
+      if (b == M(0)) return dst;
+      if constexpr (std::is_integral_v<M>) {
+        return convert<T>(scatter_floor_divide<M>(a, b));
+      } else {
+        return convert<T>(static_cast<M>(a / b));
+      }
+    }
+  }
+}
+
+/// Runtime reduce → compile-time reduce.
+template <typename Fn>
+decltype(auto) dispatch_scatter_reduce(ScatterReduce r, Fn&& fn) {
+  switch (r) {
+    case ScatterReduce::Assign: return fn(std::integral_constant<ScatterReduce, ScatterReduce::Assign>{});
+    case ScatterReduce::Add: return fn(std::integral_constant<ScatterReduce, ScatterReduce::Add>{});
+    case ScatterReduce::Multiply: return fn(std::integral_constant<ScatterReduce, ScatterReduce::Multiply>{});
+    case ScatterReduce::Max: return fn(std::integral_constant<ScatterReduce, ScatterReduce::Max>{});
+    case ScatterReduce::Min: return fn(std::integral_constant<ScatterReduce, ScatterReduce::Min>{});
+    case ScatterReduce::MeanDivide: break;
+  }
+  return fn(std::integral_constant<ScatterReduce, ScatterReduce::MeanDivide>{});
+}
+
+}  // namespace strata::kernels

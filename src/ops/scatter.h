@@ -1,0 +1,67 @@
+// Internal helpers shared by the scatter-family front-ends (scatter.cpp for
+// scatter_/scatter_add_/scatter_reduce_/gather/index_add_, index.cpp for
+// index_put_/index): descriptor building, index validation, device dispatch.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels/common/scatter_desc.h"
+#include "strata/tensor.h"
+
+namespace strata::ops::scatter_detail {
+
+/// "[2, 3]"
+std::string shape_str(const Shape& shape);
+/// Sizes/strides with a 0-dim tensor seen as 1-D of size 1 (PyTorch's
+/// ensure_nonempty_dim for the scatter family).
+Shape sizes_1d(const Tensor& t);
+Shape strides_1d(const Tensor& t);
+/// `dim` wrapped into [0, ndim) (ndim 0 counts as 1). IndexError otherwise.
+int64_t wrap_dim(int64_t dim, int64_t ndim);
+/// DeviceError unless both tensors are on the same device.
+void check_same_device(const Tensor& a, const Tensor& b);
+
+/// One dimension of the iteration space, outermost first, strides in bytes.
+struct IterDim {
+  int64_t size = 1;
+  int64_t indexed_stride = 0;
+  int64_t direct_stride = 0;
+  int64_t index_strides[kernels::kMaxIndexOperands] = {};
+};
+
+/// Fills d.ndim/sizes/strides/numel from `dims` (outermost first): drops size-1
+/// dimensions, reverses to innermost-first and merges dimensions that are
+/// contiguous for every operand.
+void set_iteration_space(kernels::ScatterDesc& d, const std::vector<IterDim>& dims);
+
+/// Sets d.indexed, extent and overlap flag from the tensor addressed through
+/// the indices.
+void set_indexed(kernels::ScatterDesc& d, const Tensor& t);
+
+/// The index tensor as the validation pass sees it.
+kernels::IndexTensorDesc index_tensor_desc(const Tensor& index);
+
+/// One index tensor to validate: values must lie in [0, size) (or [-size, size)
+/// when negative values wrap).
+struct IndexBound {
+  Tensor index;
+  int64_t dim = 0;
+  int64_t size = 0;
+};
+/// Runs the min/max pass on the index tensors' device (one read-back on a GPU)
+/// and throws IndexError "index 7 is out of bounds for dimension 0 with size 5"
+/// for the first tensor holding a bad value. Nothing has been written yet.
+void check_index_bounds(const std::vector<IndexBound>& bounds, bool allow_negative);
+
+/// Runs the scatter-mode kernel on `device` (the CUDA sorted path under
+/// set_deterministic(true)).
+void run_scatter_update(const kernels::ScatterDesc& d, const Device& device);
+/// Runs the gather-mode kernel on `device`.
+void run_gather(const kernels::ScatterDesc& d, const Device& device);
+
+/// Stores `value` converted to `dtype` into the descriptor's scalar slot.
+void set_scalar(kernels::ScatterDesc& d, const Scalar& value, DType dtype);
+
+}  // namespace strata::ops::scatter_detail

@@ -1,0 +1,129 @@
+// Shared helpers of the scatter-family tests: devices, random data, host
+// snapshots and a row-major multi-index walker for the reference loops.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "strata/strata.h"
+
+namespace strata::scatter_test {
+
+inline const std::vector<DType> kAllDTypes = {kBool,    kUInt8,   kInt8,    kInt16,   kInt32,
+                                              kInt64,   kFloat16, kBFloat16, kFloat32, kFloat64};
+inline const std::vector<DType> kNumericDTypes = {kUInt8,   kInt8,    kInt16,   kInt32,  kInt64,
+                                                  kFloat16, kBFloat16, kFloat32, kFloat64};
+
+/// Device parameter: "cpu" or "cuda"; CUDA cases skip without a GPU.
+class DeviceTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "cuda" && !cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+    set_deterministic(false);
+  }
+  void TearDown() override { set_deterministic(false); }
+  Device dev() const { return Device(GetParam()); }
+  TensorOptions opts(DType dtype) const { return TensorOptions().dtype(dtype).device(dev()); }
+};
+
+inline std::string device_name(const ::testing::TestParamInfo<std::string>& info) {
+  return info.param == "cuda" ? "CUDA" : "CPU";
+}
+
+/// Small integer values (exact in every dtype, so sums and products compare
+/// exactly): [-8, 8] for signed types, [0, 15] for unsigned, {0, 1} for Bool.
+inline Tensor random_values(const Shape& shape, DType dtype, const Device& device, std::mt19937& rng,
+                            int magnitude = 8) {
+  int64_t n = 1;
+  for (int64_t s : shape) n *= s;
+  std::vector<double> v(static_cast<size_t>(n));
+  for (double& x : v) {
+    if (dtype == kBool) {
+      x = static_cast<double>(rng() % 2);
+    } else if (dtype == kUInt8) {
+      x = static_cast<double>(rng() % (2 * magnitude));
+    } else {
+      x = static_cast<double>(static_cast<int>(rng() % (2 * magnitude + 1)) - magnitude);
+    }
+  }
+  return from_vector<double>(v, shape, TensorOptions().dtype(dtype).device(device));
+}
+
+/// Uniform floats in [-1, 1) (for bitwise determinism checks).
+inline Tensor random_floats(const Shape& shape, DType dtype, const Device& device, std::mt19937& rng) {
+  int64_t n = 1;
+  for (int64_t s : shape) n *= s;
+  std::uniform_real_distribution<double> dist(-1.0, 1.0);
+  std::vector<double> v(static_cast<size_t>(n));
+  for (double& x : v) x = dist(rng);
+  return from_vector<double>(v, shape, TensorOptions().dtype(dtype).device(device));
+}
+
+/// Int64 indices uniform in [0, bound).
+inline Tensor random_index(const Shape& shape, int64_t bound, const Device& device, std::mt19937& rng) {
+  int64_t n = 1;
+  for (int64_t s : shape) n *= s;
+  std::vector<int64_t> v(static_cast<size_t>(n));
+  for (int64_t& x : v) x = static_cast<int64_t>(rng() % static_cast<uint64_t>(bound));
+  return from_vector<int64_t>(v, shape, TensorOptions().dtype(kInt64).device(device));
+}
+
+/// The tensor's bytes in row-major order, on the host.
+inline std::vector<uint8_t> host_bytes(const Tensor& t) {
+  const Tensor c = t.contiguous().to(Device(DeviceType::CPU));
+  std::vector<uint8_t> out(c.nbytes());
+  if (!out.empty()) std::memcpy(out.data(), c.data_ptr(), out.size());
+  return out;
+}
+
+inline std::vector<double> host_values(const Tensor& t) { return t.to_vector<double>(); }
+
+/// Rounds a double to what a tensor of `dtype` stores.
+inline double round_to(DType dtype, double v) {
+  return from_vector<double>({v}, Shape{1}, TensorOptions().dtype(dtype).device(Device(DeviceType::CPU)))
+      .to_vector<double>()[0];
+}
+
+/// Calls fn(multi_index) for every position of `shape` in row-major order.
+inline void for_each_index(const Shape& shape, const std::function<void(const std::vector<int64_t>&)>& fn) {
+  int64_t n = 1;
+  for (int64_t s : shape) n *= s;
+  std::vector<int64_t> idx(shape.size(), 0);
+  for (int64_t i = 0; i < n; ++i) {
+    fn(idx);
+    for (size_t d = shape.size(); d-- > 0;) {
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+/// Row-major linear position of `idx` in `shape`.
+inline int64_t linear_of(const Shape& shape, const std::vector<int64_t>& idx) {
+  int64_t lin = 0;
+  for (size_t d = 0; d < shape.size(); ++d) lin = lin * shape[d] + idx[d];
+  return lin;
+}
+
+/// Message of the exception `fn` throws as E (fails the test otherwise).
+template <typename E, typename Fn>
+std::string error_message(Fn&& fn) {
+  try {
+    fn();
+  } catch (const E& e) {
+    return e.message();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "wrong exception type: " << e.what();
+    return {};
+  }
+  ADD_FAILURE() << "no exception thrown";
+  return {};
+}
+
+}  // namespace strata::scatter_test
