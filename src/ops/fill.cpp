@@ -5,6 +5,7 @@
 #include "src/core/check.h"
 #include "src/core/scalar_convert.h"
 #include "src/ops/elementwise_iter.h"
+#include "src/runtime/parallel.h"
 #include "src/runtime/stream_util.h"
 #include "strata/cuda.h"
 #include "strata/tensor.h"
@@ -13,6 +14,7 @@
 #include <cuda_runtime_api.h>
 
 #include "kernels/cuda/fill.h"
+#include "kernels/cuda/loops.cuh"
 #include "src/runtime/cuda_check.h"
 #endif
 
@@ -47,15 +49,26 @@ const Tensor& Tensor::fill_(const Scalar& value) const {
 }
 
 const Tensor& Tensor::zero_() const {
-  // All-zero bits are zero in every dtype; a dense tensor is one memset.
+  // All-zero bits are zero in every dtype; a dense tensor is memset (in
+  // parallel chunks on the CPU when large).
   if (is_contiguous() && numel() > 0) {
     if (is_cpu()) {
-      std::memset(data_ptr(), 0, nbytes());
+      char* data = static_cast<char*>(data_ptr());
+      const int64_t item = static_cast<int64_t>(element_size());
+      const auto zero_range = [&](int64_t begin, int64_t end) {
+        std::memset(data + begin * item, 0, static_cast<size_t>((end - begin) * item));
+      };
+      if (numel() < kGrainSize) {
+        zero_range(0, numel());
+      } else {
+        parallel_for(0, numel(), kGrainSize, zero_range);
+      }
       return *this;
     }
 #if STRATA_WITH_CUDA
     const Device d = device();
     const cuda::Stream stream = cuda::current_stream(d.index());
+    kernels::cuda::DeviceScope scope(d.index());
     STRATA_CUDA_CHECK(cudaMemsetAsync(data_ptr(), 0, nbytes(), static_cast<cudaStream_t>(stream.handle())));
     return *this;
 #endif

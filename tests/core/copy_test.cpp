@@ -195,6 +195,25 @@ TEST_P(Copy, LargeStridedCopyUsesEveryElementOnce) {
   }
 }
 
+TEST_P(Copy, TransposedCopiesIntoDenseAndStridedDestinations) {
+  // Sizes that are not multiples of the CPU tile, dense and strided rows.
+  Tensor src = random_tensor({130, 70}, device(), 57);
+  const std::vector<float> s = src.to_vector<float>();
+  Tensor dense = empty({70, 130}, options(kFloat16));
+  dense.copy_(src.t());
+  Tensor wide = zeros({70, 260}, options());
+  wide.slice(1, 1, 260, 2).copy_(src.t());
+  const std::vector<float> d = dense.to_vector<float>();
+  const std::vector<float> w = wide.to_vector<float>();
+  for (int i = 0; i < 70; ++i) {
+    for (int j = 0; j < 130; ++j) {
+      ASSERT_EQ(d[i * 130 + j], static_cast<float>(Half(s[j * 70 + i])));
+      ASSERT_EQ(w[i * 260 + 2 * j + 1], s[j * 70 + i]);
+      ASSERT_EQ(w[i * 260 + 2 * j], 0.f);
+    }
+  }
+}
+
 TEST_P(Copy, EmptyAndZeroDim) {
   Tensor empty_dst = zeros({0, 3}, options());
   empty_dst.copy_(random_tensor({3}, device(), 55));

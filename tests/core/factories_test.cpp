@@ -25,6 +25,15 @@ TEST_P(Factories, ZerosAreZeroEvenInReusedMemory) {
     Tensor z = zeros({1000}, options());
     for (float v : z.to_vector<float>()) ASSERT_EQ(v, 0.f);
   }
+  // Large enough for the parallel zeroing path.
+  {
+    Tensor dirty = full({100000}, -1, options(kInt64));
+  }
+  for (int64_t v : zeros({100000}, options(kInt64)).to_vector<int64_t>()) ASSERT_EQ(v, 0);
+  Tensor strided = full({300, 300}, 3.0, options(kFloat64));
+  strided.slice(1, 0, 300, 3).zero_();
+  const std::vector<double> after = strided.to_vector<double>();
+  for (int i = 0; i < 300 * 300; ++i) ASSERT_EQ(after[i], i % 3 == 0 ? 0.0 : 3.0);
   for (const DType dtype : {kBool, kUInt8, kInt16, kInt64, kFloat16, kBFloat16, kFloat64}) {
     Tensor z = zeros({3, 5}, options(dtype));
     EXPECT_EQ(z.dtype(), dtype);

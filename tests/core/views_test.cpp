@@ -2,7 +2,9 @@
 // reshape as view or copy, and every error path.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
+#include <random>
 
 #include "tests/core/core_test_util.h"
 
@@ -230,6 +232,40 @@ TEST_P(Views, ViewsOfViewsKeepOffsets) {
   EXPECT_EQ(v.strides(), (Shape{30, 6, 30}));
   EXPECT_EQ(v.storage_offset(), 30 + 4 + 6);
   expect_write_through(b, v, 40);
+}
+
+TEST_P(Views, RandomViewChainsWriteThrough) {
+  std::mt19937 gen(41);
+  auto pick = [&gen](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(gen); };
+  for (int trial = 0; trial < 40; ++trial) {
+    Tensor b = base({4, 5, 6}, 100 + trial);
+    Tensor v = b;
+    for (int step = 0; step < 4 && v.dim() > 0; ++step) {
+      const int64_t d = pick(0, v.dim() - 1);
+      switch (pick(0, 5)) {
+        case 0:
+          if (v.dim() > 1 && v.size(d) > 0) v = v.select(d, pick(-v.size(d), v.size(d) - 1));
+          break;
+        case 1: v = v.slice(d, pick(-v.size(d), v.size(d)), pick(0, v.size(d)), pick(1, 3)); break;
+        case 2: v = v.transpose(d, pick(0, v.dim() - 1)); break;
+        case 3: v = v.unsqueeze(pick(0, v.dim())); break;
+        case 4: v = v.squeeze(); break;
+        case 5: {
+          Shape dims(v.dim());
+          for (int64_t i = 0; i < v.dim(); ++i) dims[i] = i;
+          std::shuffle(dims.begin(), dims.end(), gen);
+          v = v.permute(dims);
+          break;
+        }
+      }
+    }
+    if (v.dim() == 0) continue;
+    expect_write_through(b, v, 200 + trial);
+    if (::testing::Test::HasFailure()) {
+      ADD_FAILURE() << "trial " << trial << " sizes " << v.to_string();
+      return;
+    }
+  }
 }
 
 }  // namespace
