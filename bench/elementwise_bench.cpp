@@ -280,12 +280,12 @@ void BM_gpu_broadcast_add_inplace_strata(benchmark::State& state) {
   set_bytes(state, 2 * state.range(0));
 }
 
-BENCHMARK(BM_gpu_copy)->Name("gpu_copy/d2d")->Apply(register_gpu_sizes);
-BENCHMARK(BM_gpu_memset)->Name("gpu_memset/memset")->Apply(register_gpu_sizes);
-BENCHMARK(BM_gpu_zeros_strata)->Name("gpu_zeros/strata")->Apply(register_gpu_sizes);
-BENCHMARK(BM_gpu_add_strata)->Name("gpu_add/strata")->Apply(register_gpu_sizes);
-BENCHMARK(BM_gpu_add_inplace_strata)->Name("gpu_add_/strata")->Apply(register_gpu_sizes);
-BENCHMARK(BM_gpu_broadcast_add_inplace_strata)->Name("gpu_bcast_add_/strata")->Apply(register_gpu_sizes);
+BENCHMARK(BM_gpu_copy)->Name("GPU_copy/d2d")->Apply(register_gpu_sizes);
+BENCHMARK(BM_gpu_memset)->Name("GPU_memset/memset")->Apply(register_gpu_sizes);
+BENCHMARK(BM_gpu_zeros_strata)->Name("GPU_zeros/strata")->Apply(register_gpu_sizes);
+BENCHMARK(BM_gpu_add_strata)->Name("GPU_add/strata")->Apply(register_gpu_sizes);
+BENCHMARK(BM_gpu_add_inplace_strata)->Name("GPU_add_/strata")->Apply(register_gpu_sizes);
+BENCHMARK(BM_gpu_broadcast_add_inplace_strata)->Name("GPU_bcast_add_/strata")->Apply(register_gpu_sizes);
 
 #if STRATA_HAVE_ATEN
 // PyTorch's CUDA ops, when the ATen found was built with CUDA.
@@ -330,10 +330,10 @@ void BM_gpu_broadcast_add_inplace_torch(benchmark::State& state) {
   set_bytes(state, 2 * state.range(0));
 }
 
-BENCHMARK(BM_gpu_zeros_torch)->Name("gpu_zeros/torch")->Apply(register_gpu_sizes);
-BENCHMARK(BM_gpu_add_torch)->Name("gpu_add/torch")->Apply(register_gpu_sizes);
-BENCHMARK(BM_gpu_add_inplace_torch)->Name("gpu_add_/torch")->Apply(register_gpu_sizes);
-BENCHMARK(BM_gpu_broadcast_add_inplace_torch)->Name("gpu_bcast_add_/torch")->Apply(register_gpu_sizes);
+BENCHMARK(BM_gpu_zeros_torch)->Name("GPU_zeros/torch")->Apply(register_gpu_sizes);
+BENCHMARK(BM_gpu_add_torch)->Name("GPU_add/torch")->Apply(register_gpu_sizes);
+BENCHMARK(BM_gpu_add_inplace_torch)->Name("GPU_add_/torch")->Apply(register_gpu_sizes);
+BENCHMARK(BM_gpu_broadcast_add_inplace_torch)->Name("GPU_bcast_add_/torch")->Apply(register_gpu_sizes);
 #endif
 #endif
 
@@ -434,15 +434,15 @@ int main(int argc, char** argv) {
   }
   std::printf("\nGPU medians (strata vs PyTorch; 9 elements: host-side time per call):\n");
   std::printf("| op | elements (float32) | strata (ns) | PyTorch (ns) | ratio |\n|---|---|---|---|---|\n");
-  for (const char* op : {"gpu_zeros", "gpu_add", "gpu_add_", "gpu_bcast_add_"}) {
+  for (const char* op : {"GPU_zeros", "GPU_add", "GPU_add_", "GPU_bcast_add_"}) {
     print_ratio_rows(results, op, "strata", "torch");
   }
   std::printf("\nGPU bandwidth against a device-to-device copy (add) and a memset (zeros) of this run:\n");
   std::printf("| op | elements (float32) | strata (ns) | GB/s | %% of reference |\n|---|---|---|---|---|\n");
-  print_bandwidth_rows(results, "gpu_add", "gpu_copy/d2d");
-  print_bandwidth_rows(results, "gpu_add_", "gpu_copy/d2d");
-  print_bandwidth_rows(results, "gpu_bcast_add_", "gpu_copy/d2d");
-  print_bandwidth_rows(results, "gpu_zeros", "gpu_memset/memset");
+  print_bandwidth_rows(results, "GPU_add", "GPU_copy/d2d");
+  print_bandwidth_rows(results, "GPU_add_", "GPU_copy/d2d");
+  print_bandwidth_rows(results, "GPU_bcast_add_", "GPU_copy/d2d");
+  print_bandwidth_rows(results, "GPU_zeros", "GPU_memset/memset");
   benchmark::Shutdown();
   return 0;
 }

@@ -98,19 +98,7 @@ void add_row_casting(char* out, const char* a, const char* b, int64_t out_stride
 }
 
 template <typename T, bool kAlphaOne>
-void add_typed(const AddDesc& desc) {
-  using M = opmath_t<T>;
-  const M alpha = desc.alpha.as<M>();
-
-  // A host scalar input is read from this T through a stride-0 operand.
-  const T scalar_value = static_cast<T>(desc.scalar.as<M>());
-  ElementwiseDesc it = desc.iter;
-  if (desc.scalar_input != 0) {
-    Operand& operand = it.operands[desc.scalar_input];
-    operand.data = const_cast<char*>(reinterpret_cast<const char*>(&scalar_value));
-    operand.dtype = dtype_of<T>;
-    for (int d = 0; d < it.ndim; ++d) operand.byte_strides[d] = 0;
-  }
+void add_loop(const ElementwiseDesc& it, opmath_t<T> alpha) {
   const DType out_dtype = it.operands[0].dtype;
   const DType a_dtype = it.operands[1].dtype;
   const DType b_dtype = it.operands[2].dtype;
@@ -126,6 +114,22 @@ void add_typed(const AddDesc& desc) {
                                     out_dtype, a_dtype, b_dtype);
     });
   }
+}
+
+template <typename T, bool kAlphaOne>
+void add_typed(const AddDesc& desc) {
+  using M = opmath_t<T>;
+  const M alpha = desc.alpha.as<M>();
+
+  if (desc.scalar_input == 0) return add_loop<T, kAlphaOne>(desc.iter, alpha);
+  // A host scalar input is read from this T through a stride-0 operand.
+  const T scalar_value = static_cast<T>(desc.scalar.as<M>());
+  ElementwiseDesc it = desc.iter;
+  Operand& operand = it.operands[desc.scalar_input];
+  operand.data = const_cast<char*>(reinterpret_cast<const char*>(&scalar_value));
+  operand.dtype = dtype_of<T>;
+  for (int d = 0; d < it.ndim; ++d) operand.byte_strides[d] = 0;
+  add_loop<T, kAlphaOne>(it, alpha);
 }
 
 }  // namespace

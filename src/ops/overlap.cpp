@@ -24,6 +24,16 @@ bool is_non_overlapping_and_dense(const TensorImpl& t) {
   if (ndim == 1) return t.sizes[0] < 2 || t.strides[0] == 1;
   // Fixed storage: this runs on every add, and views beyond kMaxDims are rare
   // enough to take the TooHard answer instead of a heap allocation.
+  // Row-major dense (the common case) needs no sort.
+  int64_t expected_stride = 1;
+  bool row_major = true;
+  for (int64_t d = ndim - 1; d >= 0 && row_major; --d) {
+    if (t.sizes[d] == 0) return true;
+    if (t.sizes[d] == 1) continue;
+    row_major = t.strides[d] == expected_stride;
+    expected_stride *= t.sizes[d];
+  }
+  if (row_major) return true;
   if (ndim > kernels::kMaxDims) return false;
   int64_t order[kernels::kMaxDims];
   int count = 0;
