@@ -88,6 +88,107 @@ ApplyFn select_gather(const ScatterDesc& d) {
   });
 }
 
+/// A whole contiguous row: the indices do not vary along the innermost
+/// dimension and both operands are dense along it (self[rows] = values,
+/// index_add_ along dim 0). Plain loops the compiler vectorizes.
+using RowFn = void (*)(const ScatterDesc& d, char* dst, const char* src, int64_t n, bool src_is_scalar);
+
+template <ScatterReduce R, typename T>
+void apply_row(const ScatterDesc& d, char* dst_bytes, const char* src_bytes, int64_t n, bool src_is_scalar) {
+  T* dst = reinterpret_cast<T*>(dst_bytes);
+  const T* src = reinterpret_cast<const T*>(src_bytes);
+  if (src_is_scalar) {
+    const T value = *src;
+    for (int64_t k = 0; k < n; ++k) dst[k] = scatter_combine<R, T>(dst[k], value, d);
+  } else {
+    for (int64_t k = 0; k < n; ++k) dst[k] = scatter_combine<R, T>(dst[k], src[k], d);
+  }
+}
+
+RowFn select_row(const ScatterDesc& d) {
+  if (d.reduce == ScatterReduce::Assign) {
+    return dispatch_element_size(ElementwiseDesc::dtype_size(d.dtype), [](auto tag) -> RowFn {
+      using Bits = typename decltype(tag)::type;
+      return &apply_row<ScatterReduce::Assign, Bits>;
+    });
+  }
+  return dispatch_scatter_reduce(d.reduce, [&](auto reduce) -> RowFn {
+    return dispatch_dtype(d.dtype, [&](auto tag) -> RowFn {
+      using T = typename decltype(tag)::type;
+      return &apply_row<decltype(reduce)::value, T>;
+    });
+  });
+}
+
+bool rows_are_contiguous(const ScatterDesc& d) {
+  const auto element = static_cast<int64_t>(ElementwiseDesc::dtype_size(d.dtype));
+  if (d.num_indices == 0 || d.sizes[0] < 4 || d.indexed_strides[0] != element) return false;
+  if (!d.direct_is_scalar && d.direct_strides[0] != element) return false;
+  for (int k = 0; k < d.num_indices; ++k) {
+    if (d.indices[k].byte_strides[0] != 0) return false;
+  }
+  return true;
+}
+
+/// The flat case in one fused loop: one dimension after merging, one or two
+/// Int64 index tensors, assignment or addition (scatter_add_, scatter_,
+/// index_put_ with (row, col) pairs). With kFilter, updates outside [lo, hi)
+/// go to a small private sink instead of branching on unpredictable data.
+using FlatFn = void (*)(const ScatterDesc& d, int64_t begin, int64_t end, int64_t lo, int64_t hi);
+
+template <ScatterReduce R, typename T, int kNumIndices, bool kFilter>
+void flat_update(const ScatterDesc& d, int64_t begin, int64_t end, int64_t lo, int64_t hi) {
+  const int64_t indexed_stride = d.indexed_strides[0];
+  const int64_t direct_stride = d.direct_strides[0];
+  const char* direct = d.direct_is_scalar ? reinterpret_cast<const char*>(d.scalar) : d.direct;
+  const IndexOperand& a = d.indices[0];
+  const IndexOperand& b = d.indices[kNumIndices > 1 ? 1 : 0];
+  const bool wrap = d.wrap_negative;
+  T sink[8] = {};
+  for (int64_t j = begin; j < end; ++j) {
+    int64_t va = *reinterpret_cast<const int64_t*>(a.data + j * a.byte_strides[0]);
+    if (wrap) va += va < 0 ? a.dim_size : 0;
+    int64_t offset = j * indexed_stride + va * a.target_byte_stride;
+    if constexpr (kNumIndices > 1) {
+      int64_t vb = *reinterpret_cast<const int64_t*>(b.data + j * b.byte_strides[0]);
+      if (wrap) vb += vb < 0 ? b.dim_size : 0;
+      offset += vb * b.target_byte_stride;
+    }
+    const T value = *reinterpret_cast<const T*>(direct + j * direct_stride);
+    T* target = reinterpret_cast<T*>(d.indexed + offset);
+    if constexpr (kFilter) {
+      const bool inside = static_cast<uint64_t>(offset - lo) < static_cast<uint64_t>(hi - lo);
+      target = inside ? target : &sink[j & 7];
+    }
+    *target = scatter_combine<R, T>(*target, value, d);
+  }
+}
+
+template <ScatterReduce R, typename T>
+FlatFn select_flat_for(int num_indices, bool filter) {
+  if (num_indices == 1) return filter ? &flat_update<R, T, 1, true> : &flat_update<R, T, 1, false>;
+  return filter ? &flat_update<R, T, 2, true> : &flat_update<R, T, 2, false>;
+}
+
+/// The fused flat loop for `d`, or nullptr when `d` is not flat.
+FlatFn select_flat(const ScatterDesc& d, bool filter) {
+  if (d.ndim != 1 || d.num_indices < 1 || d.num_indices > 2) return nullptr;
+  for (int k = 0; k < d.num_indices; ++k) {
+    if (d.indices[k].dtype != DType::Int64) return nullptr;
+  }
+  if (d.reduce == ScatterReduce::Assign) {
+    return dispatch_element_size(ElementwiseDesc::dtype_size(d.dtype), [&](auto tag) -> FlatFn {
+      using Bits = typename decltype(tag)::type;
+      return select_flat_for<ScatterReduce::Assign, Bits>(d.num_indices, filter);
+    });
+  }
+  if (d.reduce != ScatterReduce::Add) return nullptr;
+  return dispatch_dtype(d.dtype, [&](auto tag) -> FlatFn {
+    using T = typename decltype(tag)::type;
+    return select_flat_for<ScatterReduce::Add, T>(d.num_indices, filter);
+  });
+}
+
 /// Offsets of positions j0..j1 of the current row. With kFilter, only those whose
 /// indexed offset lies in [lo, hi) are kept. Returns how many were written.
 template <int kNumIndices, bool kFilter>
@@ -137,8 +238,17 @@ RowOffsetsFn select_row_offsets(int num_indices) {
 
 /// The serial loop over the whole of `d` (filtered to destinations in [lo, hi)
 /// when `filter`).
-void run_serial(const ScatterDesc& d, ApplyFn apply, bool filter, int64_t lo, int64_t hi) {
+void run_serial(const ScatterDesc& d, ApplyFn apply, bool gather_mode, bool filter, int64_t lo, int64_t hi) {
   if (d.numel == 0) return;
+  if (!gather_mode) {
+    if (const FlatFn flat = select_flat(d, filter)) {
+      flat(d, 0, d.numel, lo, hi);
+      return;
+    }
+  }
+  const bool whole_rows = rows_are_contiguous(d);
+  const RowFn row_fn = whole_rows && !gather_mode ? select_row(d) : nullptr;
+  const int64_t element = static_cast<int64_t>(ElementwiseDesc::dtype_size(d.dtype));
   const RowOffsetsFn offsets_of =
       filter ? select_row_offsets<true>(d.num_indices) : select_row_offsets<false>(d.num_indices);
   const char* direct = d.direct_is_scalar ? reinterpret_cast<const char*>(d.scalar) : d.direct;
@@ -149,10 +259,27 @@ void run_serial(const ScatterDesc& d, ApplyFn apply, bool filter, int64_t lo, in
   int64_t index_base[kMaxIndexOperands] = {};
   int64_t dst[kBlock], src[kBlock];
   for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t j0 = 0; j0 < row; j0 += kBlock) {
-      const int64_t j1 = std::min(row, j0 + kBlock);
-      const int n = offsets_of(d, indexed_base, direct_base, index_base, j0, j1, lo, hi, dst, src);
-      if (n > 0) apply(d, d.indexed, direct, dst, src, n);
+    if (whole_rows && gather_mode) {
+      select_row_offsets<false>(d.num_indices)(d, indexed_base, direct_base, index_base, 0, 1, 0, 0, dst, src);
+      std::memcpy(d.direct + src[0], d.indexed + dst[0], static_cast<size_t>(row * element));
+    } else if (row_fn != nullptr) {
+      // One offset for the whole row; clip it to [lo, hi) when filtering.
+      select_row_offsets<false>(d.num_indices)(d, indexed_base, direct_base, index_base, 0, 1, 0, 0, dst, src);
+      int64_t k0 = 0, k1 = row;
+      if (filter) {
+        k0 = std::clamp<int64_t>((lo - dst[0] + element - 1) / element, 0, row);
+        k1 = std::clamp<int64_t>((hi - dst[0] + element - 1) / element, 0, row);
+      }
+      if (k1 > k0) {
+        row_fn(d, d.indexed + dst[0] + k0 * element, direct + src[0] + (d.direct_is_scalar ? 0 : k0 * element),
+               k1 - k0, d.direct_is_scalar);
+      }
+    } else {
+      for (int64_t j0 = 0; j0 < row; j0 += kBlock) {
+        const int64_t j1 = std::min(row, j0 + kBlock);
+        const int n = offsets_of(d, indexed_base, direct_base, index_base, j0, j1, lo, hi, dst, src);
+        if (n > 0) apply(d, d.indexed, direct, dst, src, n);
+      }
     }
     for (int dim = 1; dim < d.ndim; ++dim) {
       ++coord[dim];
@@ -184,12 +311,12 @@ bool runs_serially(const ScatterDesc& d) {
 }
 
 /// Splits dimension `dim` across threads; each chunk runs the serial loop.
-void run_split(const ScatterDesc& d, int dim, ApplyFn apply) {
+void run_split(const ScatterDesc& d, int dim, ApplyFn apply, bool gather_mode) {
   const int64_t size = d.sizes[dim];
   const int64_t per_coordinate = d.numel / size;
   const int64_t grain = std::max<int64_t>(1, kGrainSize / std::max<int64_t>(per_coordinate, 1));
   parallel_for(0, size, grain, [&](int64_t begin, int64_t end) {
-    run_serial(restrict_dim(d, dim, begin, end), apply, false, 0, 0);
+    run_serial(restrict_dim(d, dim, begin, end), apply, gather_mode, false, 0, 0);
   });
 }
 
@@ -199,7 +326,7 @@ void scatter_update(const ScatterDesc& d) {
   if (d.numel == 0) return;
   const ApplyFn apply = select_update(d);
   if (runs_serially(d)) {
-    run_serial(d, apply, false, 0, 0);
+    run_serial(d, apply, false, false, 0, 0);
     return;
   }
   const int threads = get_num_threads();
@@ -215,7 +342,7 @@ void scatter_update(const ScatterDesc& d) {
     }
   }
   if (free_dim >= 0 && d.sizes[free_dim] >= threads) {
-    run_split(d, free_dim, apply);
+    run_split(d, free_dim, apply, false);
     return;
   }
   // No usable free dimension (e.g. a 1-D scatter): split the destination
@@ -227,7 +354,7 @@ void scatter_update(const ScatterDesc& d) {
     for (int64_t part = begin; part < end; ++part) {
       const int64_t lo = elements * part / parts * element;
       const int64_t hi = elements * (part + 1) / parts * element;
-      run_serial(d, apply, true, lo, hi);
+      run_serial(d, apply, false, true, lo, hi);
     }
   });
 }
@@ -236,7 +363,7 @@ void gather(const ScatterDesc& d) {
   if (d.numel == 0) return;
   const ApplyFn apply = select_gather(d);
   if (runs_serially(d)) {
-    run_serial(d, apply, false, 0, 0);
+    run_serial(d, apply, true, false, 0, 0);
     return;
   }
   // Every output position is written once: split the largest dimension.
@@ -244,7 +371,7 @@ void gather(const ScatterDesc& d) {
   for (int i = 1; i < d.ndim; ++i) {
     if (d.sizes[i] > d.sizes[dim]) dim = i;
   }
-  run_split(d, dim, apply);
+  run_split(d, dim, apply, true);
 }
 
 }  // namespace strata::kernels::cpu

@@ -1,0 +1,503 @@
+// The scatter family: scatter_add_ and scatter_ of n updates into n/16 slots
+// with random indices; index_put_ of n random (row, col) pairs into a
+// 4096x4096 float32, accumulate false and true; index_add_ of n/64 rows of 64;
+// a hot spot (all updates into 256 slots); the seed's 3-element index_put_.
+// n = 64 Ki, 1 Mi and 16 Mi updates.
+//   - on the CPU, strata against ATen in the same process, same thread count;
+//   - on a GPU (STRATA_BENCH_CUDA and a device at run time), strata against
+//     PyTorch's CUDA ops when the ATen found has CUDA, in default and in
+//     deterministic mode (`*_det`).
+// Tables of medians and strata/ATen ratios follow the usual output.
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "strata/strata.h"
+
+#if STRATA_HAVE_ATEN
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#endif
+#if STRATA_BENCH_CUDA
+#include <cuda_runtime_api.h>
+#endif
+
+namespace {
+
+using strata::Shape;
+using strata::Tensor;
+
+constexpr int64_t kKi = 1024;
+constexpr int64_t kMi = 1024 * kKi;
+const std::vector<int64_t> kSizes = {64 * kKi, kMi, 16 * kMi};
+constexpr int64_t kSide = 4096;     // index_put_ target: kSide x kSide float32
+constexpr int64_t kRowWidth = 64;   // index_add_ rows
+constexpr int64_t kHotSlots = 256;  // hot spot
+
+/// Host data of one case, generated once per (kind, n) with a fixed seed.
+struct HostCase {
+  std::vector<int64_t> index;   // scatter / index_add index, or rows
+  std::vector<int64_t> index2;  // cols (index_put_)
+  std::vector<float> values;
+  int64_t slots = 0;
+};
+
+const HostCase& host_case(const std::string& kind, int64_t n) {
+  static std::map<std::string, HostCase> cache;
+  const std::string key = kind + "/" + std::to_string(n);
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  HostCase c;
+  std::mt19937_64 rng(static_cast<uint64_t>(n) * 7919u + kind.size());
+  std::uniform_real_distribution<float> value(-1.f, 1.f);
+  if (kind == "scatter" || kind == "hotspot") {
+    c.slots = kind == "hotspot" ? kHotSlots : n / 16;
+    c.index.resize(static_cast<size_t>(n));
+    for (auto& i : c.index) i = static_cast<int64_t>(rng() % static_cast<uint64_t>(c.slots));
+    c.values.resize(static_cast<size_t>(n));
+  } else if (kind == "put" || kind == "hotput") {
+    const uint64_t side = kind == "hotput" ? 16 : kSide;
+    c.index.resize(static_cast<size_t>(n));
+    c.index2.resize(static_cast<size_t>(n));
+    for (size_t i = 0; i < c.index.size(); ++i) {
+      c.index[i] = static_cast<int64_t>(rng() % side);
+      c.index2[i] = static_cast<int64_t>(rng() % side);
+    }
+    c.values.resize(static_cast<size_t>(n));
+  } else {  // rows: n updates = n / 64 rows of 64
+    const int64_t rows = n / kRowWidth;
+    c.slots = std::max<int64_t>(rows / 16, 16);
+    c.index.resize(static_cast<size_t>(rows));
+    for (auto& i : c.index) i = static_cast<int64_t>(rng() % static_cast<uint64_t>(c.slots));
+    c.values.resize(static_cast<size_t>(n));
+  }
+  for (auto& v : c.values) v = value(rng);
+  return cache.emplace(key, std::move(c)).first->second;
+}
+
+strata::TensorOptions options(strata::DType dtype, const strata::Device& device) {
+  return strata::TensorOptions().dtype(dtype).device(device);
+}
+
+/// strata tensors of one case on `device`.
+struct StrataCase {
+  Tensor self, index, index2, values;
+};
+
+StrataCase strata_case(const std::string& kind, int64_t n, const strata::Device& device) {
+  const HostCase& h = host_case(kind, n);
+  StrataCase s;
+  s.index = strata::from_vector(h.index, options(strata::kInt64, device));
+  if (!h.index2.empty()) s.index2 = strata::from_vector(h.index2, options(strata::kInt64, device));
+  if (kind == "rows") {
+    s.values = strata::from_vector(h.values, Shape{n / kRowWidth, kRowWidth}, options(strata::kFloat32, device));
+    s.self = strata::zeros({h.slots, kRowWidth}, options(strata::kFloat32, device));
+  } else {
+    s.values = strata::from_vector(h.values, options(strata::kFloat32, device));
+    s.self = kind == "put" ? strata::zeros({kSide, kSide}, options(strata::kFloat32, device))
+             : kind == "hotput" ? strata::zeros({16, 16}, options(strata::kFloat32, device))
+                                : strata::zeros({h.slots}, options(strata::kFloat32, device));
+  }
+  return s;
+}
+
+void set_bytes(benchmark::State& state, int64_t n) {
+  // Per update: an 8-byte index (two for index_put_ pairs, counted once), a
+  // 4-byte value read and a 4-byte read-modify-write of the destination.
+  state.SetBytesProcessed(state.iterations() * n * (8 + 4 + 4));
+}
+
+// ---- strata on the CPU ------------------------------------------------------------------
+
+const strata::Device kCpu(strata::DeviceType::CPU);
+
+void BM_scatter_add_strata(benchmark::State& state) {
+  StrataCase c = strata_case("scatter", state.range(0), kCpu);
+  for (auto _ : state) c.self.scatter_add_(0, c.index, c.values);
+  set_bytes(state, state.range(0));
+}
+
+void BM_scatter_strata(benchmark::State& state) {
+  StrataCase c = strata_case("scatter", state.range(0), kCpu);
+  for (auto _ : state) c.self.scatter_(0, c.index, c.values);
+  set_bytes(state, state.range(0));
+}
+
+void BM_index_put_strata(benchmark::State& state) {
+  StrataCase c = strata_case("put", state.range(0), kCpu);
+  for (auto _ : state) c.self.index_put_({c.index, c.index2}, c.values, false);
+  set_bytes(state, state.range(0));
+}
+
+void BM_index_put_acc_strata(benchmark::State& state) {
+  StrataCase c = strata_case("put", state.range(0), kCpu);
+  for (auto _ : state) c.self.index_put_({c.index, c.index2}, c.values, true);
+  set_bytes(state, state.range(0));
+}
+
+void BM_index_add_rows_strata(benchmark::State& state) {
+  StrataCase c = strata_case("rows", state.range(0), kCpu);
+  for (auto _ : state) c.self.index_add_(0, c.index, c.values);
+  set_bytes(state, state.range(0));
+}
+
+void BM_hotspot_scatter_add_strata(benchmark::State& state) {
+  StrataCase c = strata_case("hotspot", state.range(0), kCpu);
+  for (auto _ : state) c.self.scatter_add_(0, c.index, c.values);
+  set_bytes(state, state.range(0));
+}
+
+void BM_hotspot_index_put_acc_strata(benchmark::State& state) {
+  StrataCase c = strata_case("hotput", state.range(0), kCpu);
+  for (auto _ : state) c.self.index_put_({c.index, c.index2}, c.values, true);
+  set_bytes(state, state.range(0));
+}
+
+void BM_seed_index_put_strata(benchmark::State& state) {
+  Tensor t = strata::zeros({5, 5}, options(strata::kFloat32, kCpu));
+  Tensor idx = strata::tensor({{1, 1}, {2, 2}, {3, 3}}, kCpu);
+  Tensor rows = idx.select(1, 0), cols = idx.select(1, 1);
+  Tensor values = strata::tensor({10.f, 20.f, 30.f}, kCpu);
+  for (auto _ : state) t.index_put_({rows, cols}, values);
+}
+
+void register_sizes(benchmark::internal::Benchmark* b) {
+  for (int64_t n : kSizes) b->Arg(n);
+  b->UseRealTime();
+}
+
+BENCHMARK(BM_scatter_add_strata)->Name("scatter_add_/strata")->Apply(register_sizes);
+BENCHMARK(BM_scatter_strata)->Name("scatter_/strata")->Apply(register_sizes);
+BENCHMARK(BM_index_put_strata)->Name("index_put_/strata")->Apply(register_sizes);
+BENCHMARK(BM_index_put_acc_strata)->Name("index_put_acc/strata")->Apply(register_sizes);
+BENCHMARK(BM_index_add_rows_strata)->Name("index_add_rows/strata")->Apply(register_sizes);
+BENCHMARK(BM_hotspot_scatter_add_strata)->Name("hotspot_scatter_add_/strata")->Arg(kMi)->UseRealTime();
+BENCHMARK(BM_hotspot_index_put_acc_strata)->Name("hotspot_index_put_acc/strata")->Arg(kMi)->UseRealTime();
+BENCHMARK(BM_seed_index_put_strata)->Name("seed_index_put_/strata")->Arg(3)->UseRealTime();
+
+// ---- ATen on the CPU --------------------------------------------------------------------
+
+#if STRATA_HAVE_ATEN
+struct AtenCase {
+  at::Tensor self, index, index2, values;
+};
+
+at::Tensor aten_of(const Tensor& t, at::Device device) {
+  const Tensor c = t.contiguous().to(kCpu);
+  const at::ScalarType type = t.dtype() == strata::kInt64 ? at::kLong : at::kFloat;
+  return at::from_blob(c.data_ptr(), t.sizes(), at::TensorOptions().dtype(type)).clone().to(device);
+}
+
+AtenCase aten_case(const std::string& kind, int64_t n, at::Device device) {
+  const StrataCase s = strata_case(kind, n, kCpu);
+  AtenCase a;
+  a.self = aten_of(s.self, device);
+  a.index = aten_of(s.index, device);
+  if (s.index2.defined()) a.index2 = aten_of(s.index2, device);
+  a.values = aten_of(s.values, device);
+  return a;
+}
+
+c10::List<c10::optional<at::Tensor>> aten_indices(const AtenCase& c) {
+  c10::List<c10::optional<at::Tensor>> list;
+  list.push_back(c.index);
+  list.push_back(c.index2);
+  return list;
+}
+
+void BM_scatter_add_aten(benchmark::State& state) {
+  AtenCase c = aten_case("scatter", state.range(0), at::kCPU);
+  for (auto _ : state) c.self.scatter_add_(0, c.index, c.values);
+  set_bytes(state, state.range(0));
+}
+
+void BM_scatter_aten(benchmark::State& state) {
+  AtenCase c = aten_case("scatter", state.range(0), at::kCPU);
+  for (auto _ : state) c.self.scatter_(0, c.index, c.values);
+  set_bytes(state, state.range(0));
+}
+
+void BM_index_put_aten(benchmark::State& state) {
+  AtenCase c = aten_case("put", state.range(0), at::kCPU);
+  const auto indices = aten_indices(c);
+  for (auto _ : state) c.self.index_put_(indices, c.values, false);
+  set_bytes(state, state.range(0));
+}
+
+void BM_index_put_acc_aten(benchmark::State& state) {
+  AtenCase c = aten_case("put", state.range(0), at::kCPU);
+  const auto indices = aten_indices(c);
+  for (auto _ : state) c.self.index_put_(indices, c.values, true);
+  set_bytes(state, state.range(0));
+}
+
+void BM_index_add_rows_aten(benchmark::State& state) {
+  AtenCase c = aten_case("rows", state.range(0), at::kCPU);
+  for (auto _ : state) c.self.index_add_(0, c.index, c.values);
+  set_bytes(state, state.range(0));
+}
+
+void BM_hotspot_scatter_add_aten(benchmark::State& state) {
+  AtenCase c = aten_case("hotspot", state.range(0), at::kCPU);
+  for (auto _ : state) c.self.scatter_add_(0, c.index, c.values);
+  set_bytes(state, state.range(0));
+}
+
+void BM_hotspot_index_put_acc_aten(benchmark::State& state) {
+  AtenCase c = aten_case("hotput", state.range(0), at::kCPU);
+  const auto indices = aten_indices(c);
+  for (auto _ : state) c.self.index_put_(indices, c.values, true);
+  set_bytes(state, state.range(0));
+}
+
+void BM_seed_index_put_aten(benchmark::State& state) {
+  at::Tensor t = at::zeros({5, 5});
+  at::Tensor idx = at::tensor({1, 1, 2, 2, 3, 3}, at::kLong).view({3, 2});
+  c10::List<c10::optional<at::Tensor>> indices;
+  indices.push_back(idx.select(1, 0));
+  indices.push_back(idx.select(1, 1));
+  at::Tensor values = at::tensor({10.f, 20.f, 30.f});
+  for (auto _ : state) t.index_put_(indices, values, false);
+}
+
+BENCHMARK(BM_scatter_add_aten)->Name("scatter_add_/aten")->Apply(register_sizes);
+BENCHMARK(BM_scatter_aten)->Name("scatter_/aten")->Apply(register_sizes);
+BENCHMARK(BM_index_put_aten)->Name("index_put_/aten")->Apply(register_sizes);
+BENCHMARK(BM_index_put_acc_aten)->Name("index_put_acc/aten")->Apply(register_sizes);
+BENCHMARK(BM_index_add_rows_aten)->Name("index_add_rows/aten")->Apply(register_sizes);
+BENCHMARK(BM_hotspot_scatter_add_aten)->Name("hotspot_scatter_add_/aten")->Arg(kMi)->UseRealTime();
+BENCHMARK(BM_hotspot_index_put_acc_aten)->Name("hotspot_index_put_acc/aten")->Arg(kMi)->UseRealTime();
+BENCHMARK(BM_seed_index_put_aten)->Name("seed_index_put_/aten")->Arg(3)->UseRealTime();
+#endif
+
+// ---- GPU --------------------------------------------------------------------------------
+
+#if STRATA_BENCH_CUDA
+// Times `op` with CUDA events on the legacy default stream (strata's current
+// stream unless changed, and PyTorch's). The seed's 3-element case times the
+// host side: calls are queued and synchronized once at the end.
+template <typename Op>
+void time_on_gpu(benchmark::State& state, const Op& op) {
+  op();  // warm-up: module loading, pool growth
+  cudaDeviceSynchronize();
+  if (state.range(0) <= 3) {
+    for (auto _ : state) op();
+    cudaDeviceSynchronize();
+    return;
+  }
+  cudaEvent_t start, stop;
+  cudaEventCreate(&start);
+  cudaEventCreate(&stop);
+  for (auto _ : state) {
+    cudaEventRecord(start, nullptr);
+    op();
+    cudaEventRecord(stop, nullptr);
+    cudaEventSynchronize(stop);
+    float ms = 0;
+    cudaEventElapsedTime(&ms, start, stop);
+    state.SetIterationTime(ms / 1e3);
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  set_bytes(state, state.range(0));
+}
+
+/// Runs a strata GPU case in default or deterministic mode.
+template <typename Op>
+void run_strata_gpu(benchmark::State& state, const std::string& kind, bool deterministic, const Op& op) {
+  if (!strata::cuda::is_available()) return state.SkipWithError("no CUDA device");
+  StrataCase c = strata_case(kind, state.range(0), strata::Device("cuda"));
+  strata::set_deterministic(deterministic);
+  time_on_gpu(state, [&] { op(c); });
+  strata::set_deterministic(false);
+}
+
+void BM_gpu_scatter_add_strata(benchmark::State& s) {
+  run_strata_gpu(s, "scatter", false, [](StrataCase& c) { c.self.scatter_add_(0, c.index, c.values); });
+}
+void BM_gpu_scatter_add_det_strata(benchmark::State& s) {
+  run_strata_gpu(s, "scatter", true, [](StrataCase& c) { c.self.scatter_add_(0, c.index, c.values); });
+}
+void BM_gpu_scatter_strata(benchmark::State& s) {
+  run_strata_gpu(s, "scatter", false, [](StrataCase& c) { c.self.scatter_(0, c.index, c.values); });
+}
+void BM_gpu_index_put_strata(benchmark::State& s) {
+  run_strata_gpu(s, "put", false, [](StrataCase& c) { c.self.index_put_({c.index, c.index2}, c.values, false); });
+}
+void BM_gpu_index_put_acc_strata(benchmark::State& s) {
+  run_strata_gpu(s, "put", false, [](StrataCase& c) { c.self.index_put_({c.index, c.index2}, c.values, true); });
+}
+void BM_gpu_index_put_acc_det_strata(benchmark::State& s) {
+  run_strata_gpu(s, "put", true, [](StrataCase& c) { c.self.index_put_({c.index, c.index2}, c.values, true); });
+}
+void BM_gpu_index_add_rows_strata(benchmark::State& s) {
+  run_strata_gpu(s, "rows", false, [](StrataCase& c) { c.self.index_add_(0, c.index, c.values); });
+}
+void BM_gpu_hotspot_scatter_add_strata(benchmark::State& s) {
+  run_strata_gpu(s, "hotspot", false, [](StrataCase& c) { c.self.scatter_add_(0, c.index, c.values); });
+}
+void BM_gpu_seed_index_put_strata(benchmark::State& state) {
+  if (!strata::cuda::is_available()) return state.SkipWithError("no CUDA device");
+  const strata::Device cuda("cuda");
+  Tensor t = strata::zeros({5, 5}, options(strata::kFloat32, cuda));
+  Tensor idx = strata::tensor({{1, 1}, {2, 2}, {3, 3}}, cuda);
+  Tensor rows = idx.select(1, 0), cols = idx.select(1, 1);
+  Tensor values = strata::tensor({10.f, 20.f, 30.f}, cuda);
+  time_on_gpu(state, [&] { t.index_put_({rows, cols}, values); });
+}
+
+void register_gpu_sizes(benchmark::internal::Benchmark* b) {
+  for (int64_t n : kSizes) b->Arg(n);
+  b->UseManualTime();
+}
+
+BENCHMARK(BM_gpu_scatter_add_strata)->Name("GPU_scatter_add_/strata")->Apply(register_gpu_sizes);
+BENCHMARK(BM_gpu_scatter_add_det_strata)->Name("GPU_scatter_add_det/strata")->Apply(register_gpu_sizes);
+BENCHMARK(BM_gpu_scatter_strata)->Name("GPU_scatter_/strata")->Apply(register_gpu_sizes);
+BENCHMARK(BM_gpu_index_put_strata)->Name("GPU_index_put_/strata")->Apply(register_gpu_sizes);
+BENCHMARK(BM_gpu_index_put_acc_strata)->Name("GPU_index_put_acc/strata")->Apply(register_gpu_sizes);
+BENCHMARK(BM_gpu_index_put_acc_det_strata)->Name("GPU_index_put_acc_det/strata")->Apply(register_gpu_sizes);
+BENCHMARK(BM_gpu_index_add_rows_strata)->Name("GPU_index_add_rows/strata")->Apply(register_gpu_sizes);
+BENCHMARK(BM_gpu_hotspot_scatter_add_strata)->Name("GPU_hotspot_scatter_add_/strata")->Arg(kMi)->UseManualTime();
+BENCHMARK(BM_gpu_seed_index_put_strata)->Name("GPU_seed_index_put_/strata")->Arg(3)->UseRealTime();
+
+#if STRATA_HAVE_ATEN
+template <typename Op>
+void run_torch_gpu(benchmark::State& state, const std::string& kind, bool deterministic, const Op& op) {
+  if (!at::hasCUDA()) return state.SkipWithError("ATen has no CUDA");
+  AtenCase c = aten_case(kind, state.range(0), at::kCUDA);
+  at::globalContext().setDeterministicAlgorithms(deterministic, /*warn_only=*/true);
+  time_on_gpu(state, [&] { op(c); });
+  at::globalContext().setDeterministicAlgorithms(false, false);
+}
+
+void BM_gpu_scatter_add_torch(benchmark::State& s) {
+  run_torch_gpu(s, "scatter", false, [](AtenCase& c) { c.self.scatter_add_(0, c.index, c.values); });
+}
+void BM_gpu_scatter_add_det_torch(benchmark::State& s) {
+  run_torch_gpu(s, "scatter", true, [](AtenCase& c) { c.self.scatter_add_(0, c.index, c.values); });
+}
+void BM_gpu_scatter_torch(benchmark::State& s) {
+  run_torch_gpu(s, "scatter", false, [](AtenCase& c) { c.self.scatter_(0, c.index, c.values); });
+}
+void BM_gpu_index_put_torch(benchmark::State& s) {
+  run_torch_gpu(s, "put", false, [](AtenCase& c) { c.self.index_put_(aten_indices(c), c.values, false); });
+}
+void BM_gpu_index_put_acc_torch(benchmark::State& s) {
+  run_torch_gpu(s, "put", false, [](AtenCase& c) { c.self.index_put_(aten_indices(c), c.values, true); });
+}
+void BM_gpu_index_put_acc_det_torch(benchmark::State& s) {
+  run_torch_gpu(s, "put", true, [](AtenCase& c) { c.self.index_put_(aten_indices(c), c.values, true); });
+}
+void BM_gpu_index_add_rows_torch(benchmark::State& s) {
+  run_torch_gpu(s, "rows", false, [](AtenCase& c) { c.self.index_add_(0, c.index, c.values); });
+}
+void BM_gpu_hotspot_scatter_add_torch(benchmark::State& s) {
+  run_torch_gpu(s, "hotspot", false, [](AtenCase& c) { c.self.scatter_add_(0, c.index, c.values); });
+}
+void BM_gpu_seed_index_put_torch(benchmark::State& state) {
+  if (!at::hasCUDA()) return state.SkipWithError("ATen has no CUDA");
+  at::Tensor t = at::zeros({5, 5}, at::device(at::kCUDA));
+  at::Tensor idx = at::tensor({1, 1, 2, 2, 3, 3}, at::kLong).view({3, 2}).to(at::kCUDA);
+  c10::List<c10::optional<at::Tensor>> indices;
+  indices.push_back(idx.select(1, 0));
+  indices.push_back(idx.select(1, 1));
+  at::Tensor values = at::tensor({10.f, 20.f, 30.f}).to(at::kCUDA);
+  time_on_gpu(state, [&] { t.index_put_(indices, values, false); });
+}
+
+BENCHMARK(BM_gpu_scatter_add_torch)->Name("GPU_scatter_add_/torch")->Apply(register_gpu_sizes);
+BENCHMARK(BM_gpu_scatter_add_det_torch)->Name("GPU_scatter_add_det/torch")->Apply(register_gpu_sizes);
+BENCHMARK(BM_gpu_scatter_torch)->Name("GPU_scatter_/torch")->Apply(register_gpu_sizes);
+BENCHMARK(BM_gpu_index_put_torch)->Name("GPU_index_put_/torch")->Apply(register_gpu_sizes);
+BENCHMARK(BM_gpu_index_put_acc_torch)->Name("GPU_index_put_acc/torch")->Apply(register_gpu_sizes);
+BENCHMARK(BM_gpu_index_put_acc_det_torch)->Name("GPU_index_put_acc_det/torch")->Apply(register_gpu_sizes);
+BENCHMARK(BM_gpu_index_add_rows_torch)->Name("GPU_index_add_rows/torch")->Apply(register_gpu_sizes);
+BENCHMARK(BM_gpu_hotspot_scatter_add_torch)->Name("GPU_hotspot_scatter_add_/torch")->Arg(kMi)->UseManualTime();
+BENCHMARK(BM_gpu_seed_index_put_torch)->Name("GPU_seed_index_put_/torch")->Arg(3)->UseRealTime();
+#endif
+#endif
+
+// ---- the ratio table --------------------------------------------------------------------
+
+/// Collects the median (or the only) real time of each benchmark.
+class MedianCollector : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs) {
+      if (run.error_occurred) continue;
+      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
+      const bool single = run.run_type != Run::RT_Aggregate && run.repetitions <= 1;
+      if (!median && !single) continue;
+      results_[run.run_name.function_name + "/" + run.run_name.args] = run.GetAdjustedRealTime() * to_ns(run.time_unit);
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+  const std::map<std::string, double>& results() const { return results_; }
+
+ private:
+  static double to_ns(benchmark::TimeUnit unit) {
+    switch (unit) {
+      case benchmark::kNanosecond: return 1.0;
+      case benchmark::kMicrosecond: return 1e3;
+      case benchmark::kMillisecond: return 1e6;
+      case benchmark::kSecond: return 1e9;
+    }
+    return 1.0;
+  }
+  std::map<std::string, double> results_;
+};
+
+std::string size_label(int64_t n) {
+  if (n >= kMi) return std::to_string(n / kMi) + " Mi";
+  if (n >= kKi) return std::to_string(n / kKi) + " Ki";
+  return std::to_string(n);
+}
+
+void print_rows(const std::map<std::string, double>& results, const std::string& op, const std::string& ours,
+                const std::string& theirs) {
+  for (int64_t n : {int64_t{3}, 64 * kKi, kMi, 16 * kMi}) {
+    auto a = results.find(op + "/" + ours + "/" + std::to_string(n));
+    auto b = results.find(op + "/" + theirs + "/" + std::to_string(n));
+    if (a == results.end() || b == results.end()) continue;
+    std::printf("| %s | %s | %.1f | %.1f | %.3f |\n", op.c_str(), size_label(n).c_str(), a->second, b->second,
+                a->second / b->second);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+#if STRATA_HAVE_ATEN
+  at::set_num_threads(strata::get_num_threads());
+#endif
+  std::printf("threads: strata %d", strata::get_num_threads());
+#if STRATA_HAVE_ATEN
+  std::printf(", ATen %d", at::get_num_threads());
+#endif
+  std::printf("\n");
+  MedianCollector reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  const auto& results = reporter.results();
+  std::printf("\nCPU medians of this run (ratio = strata / ATen; < 1 is faster):\n");
+  std::printf("| op | updates | strata (ns) | ATen (ns) | ratio |\n|---|---|---|---|---|\n");
+  for (const char* op : {"scatter_add_", "scatter_", "index_put_", "index_put_acc", "index_add_rows",
+                         "hotspot_scatter_add_", "hotspot_index_put_acc", "seed_index_put_"}) {
+    print_rows(results, op, "strata", "aten");
+  }
+  std::printf("\nGPU medians (strata vs PyTorch; the 3-element case: host-side time per call):\n");
+  std::printf("| op | updates | strata (ns) | PyTorch (ns) | ratio |\n|---|---|---|---|---|\n");
+  for (const char* op : {"GPU_scatter_add_", "GPU_scatter_add_det", "GPU_scatter_", "GPU_index_put_",
+                         "GPU_index_put_acc", "GPU_index_put_acc_det", "GPU_index_add_rows",
+                         "GPU_hotspot_scatter_add_", "GPU_seed_index_put_"}) {
+    print_rows(results, op, "strata", "torch");
+  }
+  benchmark::Shutdown();
+  return 0;
+}
