@@ -16,12 +16,14 @@ namespace {
 // kernels::kMaxDims.
 constexpr int kMaxInputDims = 64;
 
+// Left uninitialized on purpose (this runs once per op): only the first ndim
+// entries of the first num_operands rows are written and read.
 struct IterationSpace {
-  int ndim = 0;
-  int num_operands = 0;
-  std::array<int64_t, kMaxInputDims> sizes{};
+  int ndim;
+  int num_operands;
+  int64_t sizes[kMaxInputDims];
   // byte_strides[operand][dim], dims in the caller's (logical) order.
-  std::array<std::array<int64_t, kMaxInputDims>, kernels::kMaxOperands> byte_strides{};
+  int64_t byte_strides[kernels::kMaxOperands][kMaxInputDims];
 };
 
 // True when dim `outer` should iterate inside dim `inner`, i.e. the two are in
@@ -100,19 +102,27 @@ kernels::ElementwiseDesc make_elementwise_desc(const StridedOperand& out, std::s
                                                std::string_view op_name) {
   STRATA_CHECK(inputs.size() + 1 <= static_cast<size_t>(kernels::kMaxOperands), NotSupportedError,
                "elementwise ops take at most {} inputs, got {}", kernels::kMaxOperands - 1, inputs.size());
-  const std::string prefix = op_name.empty() ? std::string() : fmt::format("{}: ", op_name);
+  // "op: " before error texts; formatted only when a check fails.
+  const std::string_view separator = op_name.empty() ? "" : ": ";
 
-  // Outputs are never broadcast: the inputs must broadcast to out's shape.
-  std::array<std::span<const int64_t>, kernels::kMaxOperands> shapes{};
-  shapes[0] = out.sizes;
-  for (size_t i = 0; i < inputs.size(); ++i) shapes[i + 1] = inputs[i].sizes;
-  const Shape shape = broadcast_shape(std::span<const std::span<const int64_t>>(shapes.data(), inputs.size() + 1));
-  STRATA_CHECK(std::equal(shape.begin(), shape.end(), out.sizes.begin(), out.sizes.end()), ShapeError,
-               "{}output with shape {} doesn't match the broadcast shape {}", prefix, detail::shape_str(out.sizes),
-               detail::shape_str(shape));
+  // Outputs are never broadcast: the inputs must broadcast to out's shape. The
+  // common case is checked without allocating; a failure is reported with the
+  // texts of the full broadcast.
+  bool broadcastable = true;
+  for (const StridedOperand& input : inputs) broadcastable = broadcastable && is_broadcastable_to(input.sizes, out.sizes);
+  if (!broadcastable) {
+    std::array<std::span<const int64_t>, kernels::kMaxOperands> shapes{};
+    shapes[0] = out.sizes;
+    for (size_t i = 0; i < inputs.size(); ++i) shapes[i + 1] = inputs[i].sizes;
+    const Shape broadcast =
+        broadcast_shape(std::span<const std::span<const int64_t>>(shapes.data(), inputs.size() + 1));
+    STRATA_FAIL(ShapeError, "{}{}output with shape {} doesn't match the broadcast shape {}", op_name, separator,
+                detail::shape_str(out.sizes), detail::shape_str(broadcast));
+  }
+  const std::span<const int64_t> shape = out.sizes;
   const int ndim = static_cast<int>(shape.size());
-  STRATA_CHECK(ndim <= kMaxInputDims, NotSupportedError, "{}tensors with more than {} dimensions are not supported",
-               prefix, kMaxInputDims);
+  STRATA_CHECK(ndim <= kMaxInputDims, NotSupportedError, "{}{}tensors with more than {} dimensions are not supported",
+               op_name, separator, kMaxInputDims);
 
   kernels::ElementwiseDesc desc;
   desc.num_operands = static_cast<int>(inputs.size()) + 1;
@@ -142,7 +152,7 @@ kernels::ElementwiseDesc make_elementwise_desc(const StridedOperand& out, std::s
 
   // perm[0] is the innermost dim; start from the logical (row-major) order and
   // insertion-sort into the output's memory order.
-  std::array<int, kMaxInputDims> perm{};
+  int perm[kMaxInputDims];
   for (int i = 0; i < ndim; ++i) perm[i] = ndim - 1 - i;
   for (int i = 1; i < ndim; ++i) {
     for (int j = i; j > 0 && should_swap(space, perm[j - 1], perm[j]); --j) std::swap(perm[j - 1], perm[j]);
@@ -152,8 +162,8 @@ kernels::ElementwiseDesc make_elementwise_desc(const StridedOperand& out, std::s
   // operand, stepping `next` once equals stepping `current` size times, or when
   // either has size 1.
   int out_ndim = 0;
-  std::array<int64_t, kMaxInputDims> sizes{};
-  std::array<std::array<int64_t, kMaxInputDims>, kernels::kMaxOperands> strides{};
+  int64_t sizes[kMaxInputDims];
+  int64_t strides[kernels::kMaxOperands][kMaxInputDims];
   for (int i = 0; i < ndim; ++i) {
     const int d = perm[i];
     const int64_t size = space.sizes[d];
@@ -188,8 +198,8 @@ kernels::ElementwiseDesc make_elementwise_desc(const StridedOperand& out, std::s
     }
   }
   STRATA_CHECK(out_ndim <= kernels::kMaxDims, NotSupportedError,
-               "{}elementwise iteration over {} dimensions (after coalescing) is not supported; at most {}", prefix,
-               out_ndim, kernels::kMaxDims);
+               "{}{}elementwise iteration over {} dimensions (after coalescing) is not supported; at most {}", op_name,
+               separator, out_ndim, kernels::kMaxDims);
   desc.ndim = out_ndim;
   for (int d = 0; d < out_ndim; ++d) desc.sizes[d] = sizes[d];
   for (int op = 0; op < desc.num_operands; ++op) {

@@ -44,6 +44,10 @@ const Tensor& Tensor::fill_(const Scalar& value) const {
   detail::check_scalar_fits(value, dtype());
   alignas(8) unsigned char element[8] = {};
   detail::store_scalar(value, dtype(), element);
+  if (is_cpu() && numel() == 1) {  // one element: no iteration to set up
+    std::memcpy(data_ptr(), element, element_size());
+    return *this;
+  }
   fill_with_element(*this, element);
   return *this;
 }
