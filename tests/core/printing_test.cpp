@@ -84,6 +84,19 @@ TEST_P(Printing, LongRowsWrapAtEightyColumns) {
                    "        14., 15., 16., 17., 18., 19.]"));
 }
 
+TEST_P(Printing, SuffixesMoveToANewLineWhenTheyDoNotFit) {
+  if (device().is_cuda()) {
+    EXPECT_EQ(arange(14, TensorOptions().dtype(kInt32).device(device())).to_string(),
+              "tensor([ 0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13],\n"
+              "       device='cuda:0', dtype=strata.int32)");
+  } else {
+    EXPECT_EQ(arange(14, TensorOptions().dtype(kInt32).device(device())).to_string(),
+              "tensor([ 0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13],\n"
+              "       dtype=strata.int32)");
+  }
+  EXPECT_EQ(tensor(true, on_device()).to_string(), expect("True"));
+}
+
 TEST_P(Printing, MoreThanAThousandElementsAreSummarized) {
   EXPECT_EQ(arange(2000, on_device()).to_string(), expect("[   0,    1,    2,  ..., 1997, 1998, 1999]"));
   EXPECT_EQ(arange(3000, on_device()).view({1000, 3}).to_string(),
