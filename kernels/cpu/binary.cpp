@@ -103,7 +103,21 @@ void add_loop(const ElementwiseDesc& it, opmath_t<T> alpha) {
   const DType a_dtype = it.operands[1].dtype;
   const DType b_dtype = it.operands[2].dtype;
   constexpr DType kCompute = dtype_of<T>;
-  if (out_dtype == kCompute && a_dtype == kCompute && b_dtype == kCompute) {
+  const bool same_dtype = out_dtype == kCompute && a_dtype == kCompute && b_dtype == kCompute;
+  if (it.ndim == 1 && it.numel < kGrainSize) {
+    // One short run: skip the walker's setup (it matters for tiny tensors).
+    const Operand* op = it.operands;
+    if (same_dtype) {
+      add_row_same_dtype<T, kAlphaOne>(op[0].data, op[1].data, op[2].data, op[0].byte_strides[0],
+                                       op[1].byte_strides[0], op[2].byte_strides[0], it.numel, alpha);
+    } else {
+      add_row_casting<T, kAlphaOne>(op[0].data, op[1].data, op[2].data, op[0].byte_strides[0],
+                                    op[1].byte_strides[0], op[2].byte_strides[0], it.numel, alpha, out_dtype,
+                                    a_dtype, b_dtype);
+    }
+    return;
+  }
+  if (same_dtype) {
     for_each_run(it, [alpha](char* const* ptrs, const int64_t* strides, int64_t n) {
       add_row_same_dtype<T, kAlphaOne>(ptrs[0], ptrs[1], ptrs[2], strides[0], strides[1], strides[2], n,
                                        alpha);
