@@ -145,7 +145,21 @@ void flat_update(const ScatterDesc& d, int64_t begin, int64_t end, int64_t lo, i
   const IndexOperand& b = d.indices[kNumIndices > 1 ? 1 : 0];
   const bool wrap = d.wrap_negative;
   T sink[8] = {};
+  // Large targets (index_put_ into a big matrix) miss every cache: prefetch the
+  // destination a fixed distance ahead (the indices are read sequentially, so
+  // looking ahead is cheap). Small targets stay in cache and skip it.
+  const bool prefetch = d.indexed_extent > (int64_t{1} << 22);
+  constexpr int64_t kAhead = 32;
   for (int64_t j = begin; j < end; ++j) {
+    if (prefetch && j + kAhead < end) {
+      const int64_t ahead = j + kAhead;
+      int64_t ahead_offset = ahead * indexed_stride +
+                             *reinterpret_cast<const int64_t*>(a.data + ahead * a.byte_strides[0]) * a.target_byte_stride;
+      if constexpr (kNumIndices > 1) {
+        ahead_offset += *reinterpret_cast<const int64_t*>(b.data + ahead * b.byte_strides[0]) * b.target_byte_stride;
+      }
+      __builtin_prefetch(d.indexed + ahead_offset, 1);  // a bad or negative index is harmless here
+    }
     int64_t va = *reinterpret_cast<const int64_t*>(a.data + j * a.byte_strides[0]);
     if (wrap) va += va < 0 ? a.dim_size : 0;
     int64_t offset = j * indexed_stride + va * a.target_byte_stride;
