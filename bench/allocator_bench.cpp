@@ -225,17 +225,22 @@ class MedianCollector : public benchmark::ConsoleReporter {
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& run : runs) {
       if (run.error_occurred) continue;
-      double ns = run.GetAdjustedRealTime() * time_unit_to_ns(run.time_unit);
+      Times times{run.GetAdjustedRealTime() * time_unit_to_ns(run.time_unit),
+                  run.GetAdjustedCPUTime() * time_unit_to_ns(run.time_unit)};
       if (run.run_type == Run::RT_Aggregate) {
-        if (run.aggregate_name == "median") medians_[run.run_name.str()] = ns;
+        if (run.aggregate_name == "median") medians_[run.run_name.str()] = times;
       } else if (run.repetitions <= 1) {
-        medians_[run.run_name.str()] = ns;
+        medians_[run.run_name.str()] = times;
       }
     }
     ConsoleReporter::ReportRuns(runs);
   }
 
-  const std::map<std::string, double>& medians() const { return medians_; }
+  struct Times {
+    double real_ns;
+    double cpu_ns;
+  };
+  const std::map<std::string, Times>& medians() const { return medians_; }
 
  private:
   static double time_unit_to_ns(benchmark::TimeUnit unit) {
@@ -247,7 +252,7 @@ class MedianCollector : public benchmark::ConsoleReporter {
     }
     return 1.0;
   }
-  std::map<std::string, double> medians_;
+  std::map<std::string, Times> medians_;
 };
 
 std::string size_label(const std::string& arg) {
@@ -258,7 +263,7 @@ std::string size_label(const std::string& arg) {
   return std::to_string(bytes) + " B";
 }
 
-void print_ratio_table(const std::map<std::string, double>& medians, const std::string& title,
+void print_ratio_table(const std::map<std::string, MedianCollector::Times>& medians, const std::string& title,
                        const std::string& ours, const std::string& theirs) {
   std::vector<std::string> args;
   for (int64_t size : kSizes) args.push_back(std::to_string(size));
@@ -271,12 +276,15 @@ void print_ratio_table(const std::map<std::string, double>& medians, const std::
     auto b = medians.find(their_name);
     if (a == medians.end() || b == medians.end()) continue;
     if (!header) {
-      std::printf("\n%s\n| size | %s (ns) | %s (ns) | ratio |\n|---|---|---|---|\n", title.c_str(), ours.c_str(),
-                  theirs.c_str());
+      std::printf("\n%s\n| size | %s real (cpu) ns | %s real (cpu) ns | ratio real | ratio cpu |\n"
+                  "|---|---|---|---|---|\n",
+                  title.c_str(), ours.c_str(), theirs.c_str());
       header = true;
     }
-    std::printf("| %s | %.1f | %.1f | %.3fx |\n", size_label(arg).c_str(), a->second, b->second,
-                a->second / b->second);
+    const auto& x = a->second;
+    const auto& y = b->second;
+    std::printf("| %s | %.1f (%.1f) | %.1f (%.1f) | %.3fx | %.3fx |\n", size_label(arg).c_str(), x.real_ns,
+                x.cpu_ns, y.real_ns, y.cpu_ns, x.real_ns / y.real_ns, x.cpu_ns / y.cpu_ns);
   }
 }
 

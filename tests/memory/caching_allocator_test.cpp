@@ -991,6 +991,26 @@ TEST(AllocatorConfig, MalformedStringsNameTheBadKey) {
   expect_config_error("max_split_size_mb", "expected 'key:value'");
 }
 
+TEST(AllocatorConfig, FromEnvReadsTheVariables) {
+  ::setenv("STRATA_ALLOC_CONF", "max_split_size_mb:64,roundup_power2_divisions:2", 1);
+  AllocatorConfig config = AllocatorConfig::from_env();
+  EXPECT_EQ(config.max_split_size, 64 * kMiB);
+  EXPECT_EQ(config.roundup_power2_divisions[3], 2u);
+  EXPECT_TRUE(config.caching_enabled);
+  ::setenv("STRATA_NO_MEMORY_CACHING", "1", 1);
+  EXPECT_FALSE(AllocatorConfig::from_env().caching_enabled);
+  ::unsetenv("STRATA_NO_MEMORY_CACHING");
+  ::setenv("STRATA_ALLOC_CONF", "max_split_size_mb:64,bogus_key:1", 1);
+  try {
+    AllocatorConfig::from_env();
+    ADD_FAILURE() << "expected ValueError";
+  } catch (const ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown key 'bogus_key'"), std::string::npos) << e.what();
+  }
+  ::unsetenv("STRATA_ALLOC_CONF");
+  EXPECT_EQ(AllocatorConfig::from_env().max_split_size, SIZE_MAX);
+}
+
 // ---- the process allocators ------------------------------------------------------------------
 
 TEST(ProcessAllocator, OnePerDeviceAndCpuStorageUsesIt) {
@@ -1009,6 +1029,14 @@ TEST(ProcessAllocator, OnePerDeviceAndCpuStorageUsesIt) {
   memory::reset_peak_stats(kCPU);
   memory::reset_accumulated_stats(kCPU);
   memory::empty_cache(kCPU);
+}
+
+TEST(ProcessAllocator, ConcurrentFirstUseGivesOneInstance) {
+  std::vector<CachingAllocator*> seen(4, nullptr);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) threads.emplace_back([&, t] { seen[t] = &memory::allocator(kCPU); });
+  for (auto& thread : threads) thread.join();
+  for (CachingAllocator* a : seen) EXPECT_EQ(a, seen[0]);
 }
 
 TEST(ProcessAllocator, CudaWithoutADeviceThrowsDeviceError) {
