@@ -457,7 +457,7 @@ TEST_P(AddOnDevice, OverlappingOutputsThrow) {
   EXPECT_NO_THROW(random({3, 4}, kFloat32).add_(expanded));
 }
 
-TEST(AddDevices, MixedDevicesThrowAndOneCpuScalarIsAllowed) {
+TEST(AddDevicesCuda, MixedDevicesThrowAndOneCpuScalarIsAllowed) {
   if (!cuda::is_available()) GTEST_SKIP() << "strata: no CUDA device";
   std::mt19937 rng(7);
   const Tensor g = testing::random_tensor({3}, kFloat32, DeviceType::CUDA, rng);
