@@ -125,9 +125,15 @@ class STRATA_API Tensor {
   const Tensor& copy_(const Tensor& src) const;
   /// The elements in row-major order, converted to T, on the host.
   template <typename T> std::vector<T> to_vector() const {
-    std::vector<T> out(static_cast<size_t>(numel()));
-    copy_to_host(out.data(), dtype_of<T>);
-    return out;
+    if constexpr (std::is_same_v<T, bool>) {  // std::vector<bool> has no data()
+      std::vector<uint8_t> bytes(static_cast<size_t>(numel()));
+      copy_to_host(bytes.data(), dtype_of<bool>);
+      return std::vector<bool>(bytes.begin(), bytes.end());
+    } else {
+      std::vector<T> out(static_cast<size_t>(numel()));
+      copy_to_host(out.data(), dtype_of<T>);
+      return out;
+    }
   }
   /// The single element (numel() must be 1, else ShapeError).
   Scalar item() const;

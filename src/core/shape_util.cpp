@@ -1,5 +1,8 @@
 #include "src/core/shape_util.h"
 
+#include <algorithm>
+#include <limits>
+
 #include "src/core/check.h"
 
 namespace strata::detail {
@@ -11,7 +14,11 @@ Shape contiguous_strides(std::span<const int64_t> sizes) {
   int64_t stride = 1;
   for (size_t i = sizes.size(); i-- > 0;) {
     strides[i] = stride;
-    stride *= std::max<int64_t>(sizes[i], 1);
+    // Only a tensor with a zero size can overflow here; its strides are never
+    // used to address memory, so saturating is harmless.
+    if (__builtin_mul_overflow(stride, std::max<int64_t>(sizes[i], 1), &stride)) {
+      stride = std::numeric_limits<int64_t>::max();
+    }
   }
   return strides;
 }
@@ -35,6 +42,10 @@ int64_t checked_numel(std::span<const int64_t> sizes) {
 }
 
 int64_t numel_of(std::span<const int64_t> sizes) {
+  // A zero anywhere wins before a product of the other sizes could overflow.
+  for (const int64_t size : sizes) {
+    if (size == 0) return 0;
+  }
   int64_t numel = 1;
   for (const int64_t size : sizes) numel *= size;
   return numel;

@@ -146,6 +146,7 @@ TEST_P(Copy, ToBoolIsNonZero) {
             (std::vector<uint8_t>{1, 0, 0, 1, 1, 0}));  // 1e-30 underflows to 0 in half
   EXPECT_EQ(from_vector(std::vector<bool>{true, false}, options(kBool)).to(kFloat32).to_vector<float>(),
             (std::vector<float>{1.f, 0.f}));
+  EXPECT_EQ(from_vector(values, options()).to_vector<bool>(), (std::vector<bool>{true, false, false, true, true, true}));
 }
 
 TEST_P(Copy, BroadcastsTheSource) {
