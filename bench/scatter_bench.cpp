@@ -424,7 +424,14 @@ BENCHMARK(BM_gpu_seed_index_put_torch)->Name("GPU_seed_index_put_/torch")->Arg(3
 
 // ---- the ratio table --------------------------------------------------------------------
 
-/// Collects the median (or the only) real time of each benchmark.
+/// Collects the median (or the only) real and main-thread CPU time of each
+/// benchmark. With one thread per library the CPU time is the work done, and it
+/// is far less disturbed than real time on a shared, loaded machine.
+struct Timing {
+  double real_ns = 0;
+  double cpu_ns = 0;
+};
+
 class MedianCollector : public benchmark::ConsoleReporter {
  public:
   void ReportRuns(const std::vector<Run>& runs) override {
@@ -433,11 +440,12 @@ class MedianCollector : public benchmark::ConsoleReporter {
       const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
       const bool single = run.run_type != Run::RT_Aggregate && run.repetitions <= 1;
       if (!median && !single) continue;
-      results_[run.run_name.function_name + "/" + run.run_name.args] = run.GetAdjustedRealTime() * to_ns(run.time_unit);
+      results_[run.run_name.function_name + "/" + run.run_name.args] =
+          Timing{run.GetAdjustedRealTime() * to_ns(run.time_unit), run.GetAdjustedCPUTime() * to_ns(run.time_unit)};
     }
     ConsoleReporter::ReportRuns(runs);
   }
-  const std::map<std::string, double>& results() const { return results_; }
+  const std::map<std::string, Timing>& results() const { return results_; }
 
  private:
   static double to_ns(benchmark::TimeUnit unit) {
@@ -449,7 +457,7 @@ class MedianCollector : public benchmark::ConsoleReporter {
     }
     return 1.0;
   }
-  std::map<std::string, double> results_;
+  std::map<std::string, Timing> results_;
 };
 
 std::string size_label(int64_t n) {
@@ -458,20 +466,30 @@ std::string size_label(int64_t n) {
   return std::to_string(n);
 }
 
-void print_rows(const std::map<std::string, double>& results, const std::string& op, const std::string& ours,
+void print_rows(const std::map<std::string, Timing>& results, const std::string& op, const std::string& ours,
                 const std::string& theirs) {
   for (int64_t n : {int64_t{3}, 64 * kKi, kMi, 16 * kMi}) {
     auto a = results.find(op + "/" + ours + "/" + std::to_string(n));
     auto b = results.find(op + "/" + theirs + "/" + std::to_string(n));
     if (a == results.end() || b == results.end()) continue;
-    std::printf("| %s | %s | %.1f | %.1f | %.3f |\n", op.c_str(), size_label(n).c_str(), a->second, b->second,
-                a->second / b->second);
+    std::printf("| %s | %s | %.1f | %.1f | %.3f | %.3f |\n", op.c_str(), size_label(n).c_str(), a->second.real_ns,
+                b->second.real_ns, a->second.real_ns / b->second.real_ns, a->second.cpu_ns / b->second.cpu_ns);
   }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // --threads=N: CPU threads for both strata and ATen (default: strata's default).
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.rfind("--threads=", 0) == 0) {
+      strata::set_num_threads(std::stoi(arg.substr(10)));
+      for (int j = i; j + 1 < argc; ++j) argv[j] = argv[j + 1];
+      --argc;
+      break;
+    }
+  }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
 #if STRATA_HAVE_ATEN
@@ -486,13 +504,14 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks(&reporter);
   const auto& results = reporter.results();
   std::printf("\nCPU medians of this run (ratio = strata / ATen; < 1 is faster):\n");
-  std::printf("| op | updates | strata (ns) | ATen (ns) | ratio |\n|---|---|---|---|---|\n");
+  std::printf("| op | updates | strata real (ns) | ATen real (ns) | ratio (real) | ratio (main-thread CPU) |\n");
+  std::printf("|---|---|---|---|---|---|\n");
   for (const char* op : {"scatter_add_", "scatter_", "index_put_", "index_put_acc", "index_add_rows",
                          "hotspot_scatter_add_", "hotspot_index_put_acc", "seed_index_put_"}) {
     print_rows(results, op, "strata", "aten");
   }
   std::printf("\nGPU medians (strata vs PyTorch; the 3-element case: host-side time per call):\n");
-  std::printf("| op | updates | strata (ns) | PyTorch (ns) | ratio |\n|---|---|---|---|---|\n");
+  std::printf("| op | updates | strata (ns) | PyTorch (ns) | ratio | ratio (host CPU) |\n|---|---|---|---|---|---|\n");
   for (const char* op : {"GPU_scatter_add_", "GPU_scatter_add_det", "GPU_scatter_", "GPU_index_put_",
                          "GPU_index_put_acc", "GPU_index_put_acc_det", "GPU_index_add_rows",
                          "GPU_hotspot_scatter_add_", "GPU_seed_index_put_"}) {
