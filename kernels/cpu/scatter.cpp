@@ -27,6 +27,10 @@ namespace strata::kernels::cpu {
 namespace {
 
 constexpr int kBlock = 256;
+// Below these, splitting destinations across threads costs more (every thread
+// reads every index) than the random updates it shares out.
+constexpr int64_t kDestinationSplitMinUpdates = int64_t{1} << 22;
+constexpr int64_t kDestinationSplitMinBytes = int64_t{1} << 23;
 constexpr int kPrefetchDistance = 16;
 
 /// Applies n updates (scatter) or copies (gather) at the given byte offsets.
@@ -360,7 +364,13 @@ void scatter_update(const ScatterDesc& d) {
     return;
   }
   // No usable free dimension (e.g. a 1-D scatter): split the destination
-  // addresses instead. Each part walks every position.
+  // addresses instead. Each part walks every position, so this only pays when
+  // the updates themselves are expensive: many of them, into a target too big
+  // for the caches (index_put_ into a large matrix). Otherwise one thread wins.
+  if (d.numel < kDestinationSplitMinUpdates || d.indexed_extent < kDestinationSplitMinBytes) {
+    run_serial(d, apply, false, false, 0, 0);
+    return;
+  }
   const int64_t element = static_cast<int64_t>(ElementwiseDesc::dtype_size(d.dtype));
   const int64_t elements = (d.indexed_extent + element - 1) / element;
   const int64_t parts = std::min<int64_t>(threads, std::max<int64_t>(elements, 1));

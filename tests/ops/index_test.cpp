@@ -288,6 +288,26 @@ TEST_P(IndexTest, DeterministicAccumulateGivesIdenticalBitsRunAfterRun) {
   EXPECT_EQ(host_values(base.index_put({rows, cols}, values, true)), expected);
 }
 
+TEST_P(IndexTest, LargeAccumulateDoesNotDependOnThreadCount) {
+  // Big enough (4 Mi updates into 8 MiB) for the CPU to split destinations
+  // across threads.
+  if (GetParam() == "cuda") set_deterministic(true);
+  std::mt19937 rng(31);
+  const int64_t n = int64_t{1} << 22;
+  Tensor rows = random_index({n}, 2048, dev(), rng);
+  Tensor cols = random_index({n}, 1024, dev(), rng);
+  Tensor values = random_floats({n}, kFloat32, dev(), rng);
+  Tensor base = random_floats({2048, 1024}, kFloat32, dev(), rng);
+  const int threads = get_num_threads();
+  set_num_threads(1);
+  const auto serial_acc = host_bytes(base.index_put({rows, cols}, values, true));
+  const auto serial_put = host_bytes(base.index_put({rows, cols}, values, false));
+  set_num_threads(3);
+  EXPECT_EQ(host_bytes(base.index_put({rows, cols}, values, true)), serial_acc);
+  EXPECT_EQ(host_bytes(base.index_put({rows, cols}, values, false)), serial_put);
+  set_num_threads(threads);
+}
+
 TEST_P(IndexTest, CudaEqualsCpu) {
   if (GetParam() != "cuda") GTEST_SKIP() << "compares the CUDA result with the CPU one";
   std::mt19937 rng(30);
