@@ -66,7 +66,7 @@ void index_min_max(const IndexTensorDesc* tensors, int count, IndexRange* out) {
     int64_t hi = std::numeric_limits<int64_t>::lowest();
     std::mutex combine;
     const bool contiguous = is_contiguous(t);
-    parallel_for(0, t.numel, kGrainSize * 4, [&](int64_t begin, int64_t end) {
+    parallel_for(0, t.numel, int64_t{1} << 20, [&](int64_t begin, int64_t end) {
       int64_t part_lo = std::numeric_limits<int64_t>::max();
       int64_t part_hi = std::numeric_limits<int64_t>::lowest();
       if (!contiguous) {
