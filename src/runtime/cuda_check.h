@@ -24,4 +24,28 @@ namespace strata::detail {
 
 /// After every <<<>>> launch: reports launch-configuration errors at once.
 #define STRATA_CUDA_CHECK_LAUNCH() STRATA_CUDA_CHECK(cudaGetLastError())
+
+namespace strata::detail {
+
+/// Makes `device` the current CUDA device for a scope (kernels launch and memory
+/// is allocated on the current device) and restores the previous one after. The
+/// restore never throws.
+class CudaDeviceScope {
+ public:
+  explicit CudaDeviceScope(int device) {
+    STRATA_CUDA_CHECK(cudaGetDevice(&previous_));
+    if (previous_ != device) STRATA_CUDA_CHECK(cudaSetDevice(device));
+  }
+  ~CudaDeviceScope() {
+    int current = previous_;
+    if (cudaGetDevice(&current) == cudaSuccess && current != previous_) (void)cudaSetDevice(previous_);
+  }
+  CudaDeviceScope(const CudaDeviceScope&) = delete;
+  CudaDeviceScope& operator=(const CudaDeviceScope&) = delete;
+
+ private:
+  int previous_ = 0;
+};
+
+}  // namespace strata::detail
 #endif

@@ -69,21 +69,7 @@ void require_cuda(int device) {
 int resolve(int device) { return device < 0 ? current_device() : device; }
 
 #if STRATA_WITH_CUDA
-// Runs a scope on `device`, restoring the previous current device after.
-class DeviceScope {
- public:
-  explicit DeviceScope(int device) {
-    STRATA_CUDA_CHECK(cudaGetDevice(&previous_));
-    if (previous_ != device) STRATA_CUDA_CHECK(cudaSetDevice(device));
-  }
-  ~DeviceScope() {
-    int now = previous_;
-    if (cudaGetDevice(&now) == cudaSuccess && now != previous_) (void)cudaSetDevice(previous_);
-  }
-
- private:
-  int previous_ = 0;
-};
+using DeviceScope = detail::CudaDeviceScope;
 #endif
 
 // The calling thread's current stream per device; absent means the default stream.
