@@ -19,23 +19,7 @@ inline unsigned int grid_blocks(int64_t n) {
   return static_cast<unsigned int>(std::clamp<int64_t>(blocks, 1, int64_t{1} << 20));
 }
 
-/// Makes `device` current for a scope (kernels launch on the current device's
-/// streams) and restores the previous device after. Never throws on restore.
-class DeviceScope {
- public:
-  explicit DeviceScope(int device) {
-    STRATA_CUDA_CHECK(cudaGetDevice(&previous_));
-    if (previous_ != device) STRATA_CUDA_CHECK(cudaSetDevice(device));
-  }
-  ~DeviceScope() {
-    int current = previous_;
-    if (cudaGetDevice(&current) == cudaSuccess && current != previous_) (void)cudaSetDevice(previous_);
-  }
-  DeviceScope(const DeviceScope&) = delete;
-  DeviceScope& operator=(const DeviceScope&) = delete;
-
- private:
-  int previous_ = 0;
-};
+/// The device scope every CUDA launcher opens (shared with the runtime).
+using DeviceScope = ::strata::detail::CudaDeviceScope;
 
 }  // namespace strata::kernels::cuda

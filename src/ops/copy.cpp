@@ -14,7 +14,6 @@
 #include <cuda_runtime_api.h>
 
 #include "kernels/cuda/copy.h"
-#include "kernels/cuda/loops.cuh"
 #include "src/runtime/cuda_check.h"
 #endif
 
@@ -52,7 +51,7 @@ void transfer_dense(const Tensor& dst, const Tensor& src) {
     // Different devices: finish src's producers, then copy on dst's stream.
     cuda::current_stream(src.device().index()).synchronize();
     const cuda::Stream stream = cuda::current_stream(dst.device().index());
-    kernels::cuda::DeviceScope scope(dst.device().index());
+    detail::CudaDeviceScope scope(dst.device().index());
     STRATA_CUDA_CHECK(cudaMemcpyPeerAsync(dst.data_ptr(), dst.device().index(), src.data_ptr(),
                                           src.device().index(), nbytes, static_cast<cudaStream_t>(stream.handle())));
     stream.synchronize();
@@ -60,7 +59,7 @@ void transfer_dense(const Tensor& dst, const Tensor& src) {
   }
   const Device cuda_device = dst.is_cuda() ? dst.device() : src.device();
   const cuda::Stream stream = cuda::current_stream(cuda_device.index());
-  kernels::cuda::DeviceScope scope(cuda_device.index());
+  detail::CudaDeviceScope scope(cuda_device.index());
   const cudaMemcpyKind kind = dst.is_cuda() ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost;
   STRATA_CUDA_CHECK(cudaMemcpyAsync(dst.data_ptr(), src.data_ptr(), nbytes, kind,
                                     static_cast<cudaStream_t>(stream.handle())));
