@@ -350,21 +350,33 @@ TEST_P(AddOnDevice, LargeResultsDoNotDependOnThreadCount) {
     const Tensor a = random({300, 513}, dt);
     const Tensor b = random({513}, dt);
     const Tensor c = random({300, 1}, dt);
+    const Tensor d = random({300, 513}, dt);  // same shape: one contiguous run split across threads
+    // An inexact alpha for floats, so that a fused multiply-add on one path would show.
+    const Scalar alpha = is_floating_point(dt) ? Scalar(0.1) : Scalar(3);
     set_num_threads(1);
-    const auto one = add(a, b, 3).to_vector<double>();
-    const auto one_bc = add(c, b, 3).to_vector<double>();
+    const auto one = add(a, b, alpha).to_vector<double>();
+    const auto one_bc = add(c, b, alpha).to_vector<double>();
+    const auto one_dense = add(a, d, alpha).to_vector<double>();
     set_num_threads(std::max(threads, 2));
-    const auto many = add(a, b, 3).to_vector<double>();
-    const auto many_bc = add(c, b, 3).to_vector<double>();
+    const auto many = add(a, b, alpha).to_vector<double>();
+    const auto many_bc = add(c, b, alpha).to_vector<double>();
+    const auto many_dense = add(a, d, alpha).to_vector<double>();
     set_num_threads(threads);
     EXPECT_EQ(one, many);
     EXPECT_EQ(one_bc, many_bc);
-    EXPECT_TRUE(near_values(many, reference_add(a.to_vector<double>(), {300, 513}, b.to_vector<double>(), {513}, 3, dt,
-                                                dt, {300, 513}),
-                            testing::tolerance(dt, dt)));
-    EXPECT_TRUE(near_values(many_bc, reference_add(c.to_vector<double>(), {300, 1}, b.to_vector<double>(), {513}, 3,
-                                                   dt, dt, {300, 513}),
-                            testing::tolerance(dt, dt)));
+    EXPECT_EQ(one_dense, many_dense);
+    const double alpha_d = alpha.to_double();
+    const double tol = testing::tolerance(dt, dt);
+    EXPECT_TRUE(near_values(
+        many, reference_add(a.to_vector<double>(), {300, 513}, b.to_vector<double>(), {513}, alpha_d, dt, dt, {300, 513}),
+        tol));
+    EXPECT_TRUE(near_values(
+        many_bc, reference_add(c.to_vector<double>(), {300, 1}, b.to_vector<double>(), {513}, alpha_d, dt, dt, {300, 513}),
+        tol));
+    EXPECT_TRUE(near_values(many_dense,
+                            reference_add(a.to_vector<double>(), {300, 513}, d.to_vector<double>(), {300, 513}, alpha_d,
+                                          dt, dt, {300, 513}),
+                            tol));
   }
 }
 
