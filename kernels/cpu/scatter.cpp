@@ -31,6 +31,7 @@ constexpr int kBlock = 256;
 // reads every index) than the random updates it shares out.
 constexpr int64_t kDestinationSplitMinUpdates = int64_t{1} << 22;
 constexpr int64_t kDestinationSplitMinBytes = int64_t{1} << 23;
+constexpr int64_t kSplitMinElements = int64_t{1} << 18;
 constexpr int kPrefetchDistance = 16;
 
 /// Applies n updates (scatter) or copies (gather) at the given byte offsets.
@@ -325,14 +326,16 @@ ScatterDesc restrict_dim(const ScatterDesc& d, int dim, int64_t begin, int64_t e
 }
 
 bool runs_serially(const ScatterDesc& d) {
-  return d.numel < kGrainSize || get_num_threads() == 1 || in_parallel_region();
+  return d.numel < 2 * kSplitMinElements || get_num_threads() == 1 || in_parallel_region();
 }
 
 /// Splits dimension `dim` across threads; each chunk runs the serial loop.
 void run_split(const ScatterDesc& d, int dim, ApplyFn apply, bool gather_mode) {
   const int64_t size = d.sizes[dim];
   const int64_t per_coordinate = d.numel / size;
-  const int64_t grain = std::max<int64_t>(1, kGrainSize / std::max<int64_t>(per_coordinate, 1));
+  // At least kSplitMinElements per chunk: a thread hand-off costs tens of
+  // microseconds, far more on a busy machine, and scattered updates are cheap.
+  const int64_t grain = std::max<int64_t>(1, kSplitMinElements / std::max<int64_t>(per_coordinate, 1));
   parallel_for(0, size, grain, [&](int64_t begin, int64_t end) {
     run_serial(restrict_dim(d, dim, begin, end), apply, gather_mode, false, 0, 0);
   });

@@ -384,7 +384,7 @@ TEST_P(ScatterTest, DeterministicModeGivesIdenticalBitsRunAfterRun) {
 
 TEST_P(ScatterTest, ResultsDoNotDependOnThreadCount) {
   std::mt19937 rng(12);
-  const int64_t n = 1 << 17;
+  const int64_t n = 1 << 20;  // above the CPU's split threshold
   const int threads = get_num_threads();
   Tensor index = random_index({n}, 1000, dev(), rng);
   Tensor src = random_floats({n}, kFloat32, dev(), rng);
