@@ -250,11 +250,12 @@ void add_into(const char* op_name, const Tensor& out, const Tensor& a, const Ten
 
 Tensor add_new(const char* op_name, const Tensor& a, const Tensor* b, const Scalar* b_scalar, const Scalar& alpha) {
   const bool same_shape = b == nullptr || a.sizes() == b->sizes();
-  Shape shape = same_shape ? a.sizes() : broadcast_shape({a.sizes(), b->sizes()});
+  Shape broadcast;  // only computed (and allocated) when the shapes differ
+  if (!same_shape) broadcast = broadcast_shape({a.sizes(), b->sizes()});
   const Device device = common_device(nullptr, a, b);
   const DType result = promoted_dtype(a, b, b_scalar);
   check_alpha(result, alpha);
-  Tensor out = empty(shape, TensorOptions().dtype(result).device(device));
+  Tensor out = empty(same_shape ? a.sizes() : broadcast, TensorOptions().dtype(result).device(device));
   launch_add(op_name, out, a, b, b_scalar, result, alpha, device);
   return out;
 }
