@@ -369,13 +369,13 @@ struct CachingAllocator::Impl {
 
   // ---- the pools ----------------------------------------------------------------------
 
-  void insert_free(Block* block) noexcept {
+  [[gnu::always_inline]] void insert_free(Block* block) noexcept {
     block->freed_at = ++free_sequence;
     block->pool_position = pool_of(block).insert(block).first;
     count_inactive_split(block, +1);
   }
 
-  void erase_free(Block* block) noexcept {
+  [[gnu::always_inline]] void erase_free(Block* block) noexcept {
     pool_of(block).erase(block->pool_position);
     count_inactive_split(block, -1);
   }
@@ -391,7 +391,7 @@ struct CachingAllocator::Impl {
   // Restores the pool order after a pooled block's size changed. When the block
   // still sorts between its neighbours (the usual case) nothing moves; otherwise
   // its node is re-linked, never reallocated.
-  void resort(Block* block) noexcept {
+  [[gnu::always_inline]] void resort(Block* block) noexcept {
     FreeBlockSet& pool = pool_of(block);
     if (pool.size() == 1) return;
     auto it = block->pool_position;
@@ -407,7 +407,7 @@ struct CachingAllocator::Impl {
   // pool (keeping its node) with the lower remainder. Allocating from the top
   // keeps a segment's head block at its start and makes the common
   // alloc/free cycle re-sort nothing.
-  Block* carve(Block* free_block, size_t size) noexcept {
+  [[gnu::always_inline]] Block* carve(Block* free_block, size_t size) noexcept {
     // Before: counted when split; after: always split (it has the carved block).
     if (free_block->is_split()) {
       update(stats.inactive_split_bytes, free_block->small, -static_cast<int64_t>(size));
@@ -430,7 +430,7 @@ struct CachingAllocator::Impl {
   }
 
   // Best fit on `stream`, split when worth it; nullptr when nothing fits.
-  Block* take_free_block(bool small, StreamHandle stream, size_t size) {
+  [[gnu::always_inline]] Block* take_free_block(bool small, StreamHandle stream, size_t size) {
     FreeBlockSet& pool = small ? small_blocks : large_blocks;
     auto it = pool.lower_bound(BlockOrder::Key{stream, size});
     if (it == pool.end() || (*it)->stream != stream) return nullptr;
@@ -447,7 +447,7 @@ struct CachingAllocator::Impl {
 
   // Returns a block that is neither allocated nor waiting for events to the pool,
   // merged with its free neighbours.
-  void free_block(Block* block) noexcept {
+  [[gnu::always_inline]] void free_block(Block* block) noexcept {
     update(stats.active, block->small, -1);
     update(stats.active_bytes, block->small, -static_cast<int64_t>(block->size));
     if (!config.caching_enabled) {
@@ -466,14 +466,20 @@ struct CachingAllocator::Impl {
       recycle(next);
     }
     if (merge_prev) {
-      // The pooled predecessor grows in place.
-      count_inactive_split(prev, -1);
+      // The pooled predecessor grows in place. It was counted as inactive split
+      // (`block` was its neighbour); it stays so unless it now fills its segment.
+      size_t old_size = prev->size;
       prev->size += block->size;
       prev->next = block->next;
       if (block->next != nullptr) block->next->prev = prev;
       recycle(block);
       prev->freed_at = ++free_sequence;
-      count_inactive_split(prev, +1);
+      if (prev->is_split()) {
+        update(stats.inactive_split_bytes, prev->small, static_cast<int64_t>(prev->size - old_size));
+      } else {
+        update(stats.inactive_split, prev->small, -1);
+        update(stats.inactive_split_bytes, prev->small, -static_cast<int64_t>(old_size));
+      }
       resort(prev);
       return;
     }

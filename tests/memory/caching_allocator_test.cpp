@@ -560,11 +560,15 @@ TEST_P(AllocatorOverResource, RandomAllocFreeNeverOverlapsAndEndsEmpty) {
       Live victim = live[index];
       live[index] = live.back();
       live.pop_back();
-      if (harness_.host_accessible()) ASSERT_TRUE(stamp_intact(victim.ptr, victim.bytes, victim.tag));
+      if (harness_.host_accessible()) {
+        ASSERT_TRUE(stamp_intact(victim.ptr, victim.bytes, victim.tag));
+      }
       intervals.erase(victim.ptr);
       allocator->deallocate(victim.ptr);
     }
-    if (op % 20000 == 0) ASSERT_NO_FATAL_FAILURE(expect_snapshot_agrees_with_stats(*allocator));
+    if (op % 20000 == 0) {
+      ASSERT_NO_FATAL_FAILURE(expect_snapshot_agrees_with_stats(*allocator));
+    }
   }
   for (const Live& l : live) allocator->deallocate(l.ptr);
   MemoryStats stats = allocator->stats();
