@@ -117,16 +117,7 @@ int key_bits(int64_t max_key) {
 
 void scatter_update_sorted(const ScatterDesc& d, void* stream, int device) {
   if (d.numel == 0) return;
-  int previous = 0;
-  STRATA_CUDA_CHECK(cudaGetDevice(&previous));
-  if (previous != device) STRATA_CUDA_CHECK(cudaSetDevice(device));
-  struct RestoreDevice {
-    int previous, device;
-    ~RestoreDevice() {
-      if (previous != device) (void)cudaSetDevice(previous);
-    }
-  } restore{previous, device};
-
+  detail::CudaDeviceScope scope(device);
   const auto cuda_stream = static_cast<cudaStream_t>(stream);
   CachingAllocator& allocator = memory::allocator(Device(DeviceType::CUDA, device));
   const int64_t n = d.numel;

@@ -28,23 +28,6 @@ unsigned int blocks_for(int64_t n) {
   return static_cast<unsigned int>(blocks < 65536 ? (blocks > 0 ? blocks : 1) : 65536);
 }
 
-/// Makes `device` current for a scope (kernels launch on the current device).
-class DeviceGuard {
- public:
-  explicit DeviceGuard(int device) {
-    STRATA_CUDA_CHECK(cudaGetDevice(&previous_));
-    if (previous_ != device) STRATA_CUDA_CHECK(cudaSetDevice(device));
-    device_ = device;
-  }
-  ~DeviceGuard() {
-    if (previous_ != device_) (void)cudaSetDevice(previous_);
-  }
-
- private:
-  int previous_ = 0;
-  int device_ = 0;
-};
-
 template <typename Fn>
 auto dispatch_bits(size_t size, Fn&& fn) {
   switch (size) {
@@ -262,7 +245,7 @@ bool is_contiguous(const IndexTensorDesc& t) {
 
 void scatter_update(const ScatterDesc& d, void* stream, int device) {
   if (d.numel == 0) return;
-  DeviceGuard guard(device);
+  detail::CudaDeviceScope scope(device);
   const auto cuda_stream = static_cast<cudaStream_t>(stream);
   const unsigned int blocks = blocks_for(d.numel);
   if (d.reduce == ScatterReduce::Assign) {
@@ -281,7 +264,7 @@ void scatter_update(const ScatterDesc& d, void* stream, int device) {
 
 void gather(const ScatterDesc& d, void* stream, int device) {
   if (d.numel == 0) return;
-  DeviceGuard guard(device);
+  detail::CudaDeviceScope scope(device);
   const auto cuda_stream = static_cast<cudaStream_t>(stream);
   dispatch_bits(ElementwiseDesc::dtype_size(d.dtype), [&](auto tag) {
     using Bits = typename decltype(tag)::type;
@@ -293,7 +276,7 @@ void gather(const ScatterDesc& d, void* stream, int device) {
 void index_min_max(const IndexTensorDesc* tensors, int count, IndexRange* out, void* stream, int device) {
   if (count <= 0) return;
   if (count > kMaxIndexOperands) throw DeviceError("index_min_max: too many index tensors");
-  DeviceGuard guard(device);
+  detail::CudaDeviceScope scope(device);
   const auto cuda_stream = static_cast<cudaStream_t>(stream);
   CachingAllocator& allocator = memory::allocator(Device(DeviceType::CUDA, device));
   const size_t bytes = sizeof(long long) * 2 * static_cast<size_t>(count);
