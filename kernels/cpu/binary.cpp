@@ -1,7 +1,7 @@
 // CPU add: an outer loop over the coalesced dimensions hands rows of the
 // innermost dimension to an inner loop. Rows whose operands are all contiguous,
 // or contiguous with one stride-0 (broadcast or scalar) input, run on 32-byte
-// vectors (two per step); everything else runs the same element functor one
+// vectors (four per step); everything else runs the same element functor one
 // element at a time. Operands whose dtype differs from the compute type are read
 // and written with a conversion per element.
 #include "kernels/cpu/binary.h"
@@ -31,19 +31,21 @@ inline Vec<T> vec_add(Vec<T> a, Vec<T> b, Vec<T> alpha) {
 template <typename T, bool kAlphaOne, bool kBroadcastA, bool kBroadcastB>
 void add_row_vectorized(T* out, const T* a, const T* b, int64_t n, opmath_t<T> alpha) {
   using V = Vec<T>;
-  constexpr int64_t kStep = 2 * V::kSize;
+  constexpr int kUnroll = 4;
+  constexpr int64_t kStep = kUnroll * V::kSize;
   const V alpha_vec = V::broadcast(static_cast<T>(alpha));
   const V a_value = kBroadcastA ? V::broadcast(*a) : V{};
   const V b_value = kBroadcastB ? V::broadcast(*b) : V{};
   int64_t i = 0;
   for (; i + kStep <= n; i += kStep) {
-    const V a0 = kBroadcastA ? a_value : V::load(a + i);
-    const V a1 = kBroadcastA ? a_value : V::load(a + i + V::kSize);
-    const V b0 = kBroadcastB ? b_value : V::load(b + i);
-    const V b1 = kBroadcastB ? b_value : V::load(b + i + V::kSize);
-    // Both pairs are loaded before either store: out may be a or b (x.add_(y)).
-    vec_add<T, kAlphaOne>(a0, b0, alpha_vec).store(out + i);
-    vec_add<T, kAlphaOne>(a1, b1, alpha_vec).store(out + i + V::kSize);
+    V x[kUnroll];
+    V y[kUnroll];
+    // All loads before any store: out may be a or b (x.add_(y)).
+    for (int u = 0; u < kUnroll; ++u) {
+      x[u] = kBroadcastA ? a_value : V::load(a + i + u * V::kSize);
+      y[u] = kBroadcastB ? b_value : V::load(b + i + u * V::kSize);
+    }
+    for (int u = 0; u < kUnroll; ++u) vec_add<T, kAlphaOne>(x[u], y[u], alpha_vec).store(out + i + u * V::kSize);
   }
   const AddFunctor<T, kAlphaOne> op{alpha};
   for (; i < n; ++i) {
