@@ -29,6 +29,13 @@ enum class ScatterReduce : int8_t {
   MeanDivide,  // dst = dst / (count == 0 ? 1 : count); integers floor-divide
 };
 
+/// index_add_'s alpha (used by Add only), in the kind matching the dtype.
+struct ScatterAlpha {
+  bool enabled = false;  // false: alpha is 1
+  double as_float = 1.0;
+  int64_t as_int = 1;
+};
+
 /// One index tensor, seen through the iteration space (broadcast dimensions
 /// have stride 0).
 struct IndexOperand {
@@ -70,10 +77,7 @@ struct ScatterDesc {
   bool wrap_negative = false;
 
   ScatterReduce reduce = ScatterReduce::Assign;
-  /// index_add_'s alpha (Add only), in the kind matching dtype.
-  double alpha_float = 1.0;
-  int64_t alpha_int = 1;
-  bool has_alpha = false;
+  ScatterAlpha alpha;
 };
 
 /// An index tensor as stored, for validation (min/max over all its elements).

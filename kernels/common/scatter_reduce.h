@@ -33,7 +33,7 @@ STRATA_INLINE M scatter_floor_divide(M a, M b) {
 
 /// The new value of the destination after combining `src` into `dst`.
 template <ScatterReduce R, typename T>
-STRATA_INLINE T scatter_combine(T dst, T src, const ScatterDesc& d) {
+STRATA_INLINE T scatter_combine(T dst, T src, const ScatterAlpha& alpha) {
   using M = opmath_t<T>;
   if constexpr (R == ScatterReduce::Assign) {
     return src;
@@ -46,11 +46,11 @@ STRATA_INLINE T scatter_combine(T dst, T src, const ScatterDesc& d) {
     const M a = static_cast<M>(dst);
     const M b = static_cast<M>(src);
     if constexpr (R == ScatterReduce::Add) {
-      if (!d.has_alpha) return convert<T>(static_cast<M>(a + b));
+      if (!alpha.enabled) return convert<T>(static_cast<M>(a + b));
       if constexpr (std::is_integral_v<M>) {
-        return convert<T>(static_cast<M>(a + static_cast<M>(d.alpha_int) * b));
+        return convert<T>(static_cast<M>(a + static_cast<M>(alpha.as_int) * b));
       } else {
-        return convert<T>(static_cast<M>(a + static_cast<M>(d.alpha_float) * b));
+        return convert<T>(static_cast<M>(a + static_cast<M>(alpha.as_float) * b));
       }
     } else if constexpr (R == ScatterReduce::Multiply) {
       return convert<T>(static_cast<M>(a * b));

@@ -41,11 +41,12 @@ using ApplyFn = void (*)(const ScatterDesc& d, char* indexed, const char* direct
 template <ScatterReduce R, typename T>
 void apply_updates(const ScatterDesc& d, char* indexed, const char* direct, const int64_t* dst,
                    const int64_t* src, int n) {
+  const ScatterAlpha alpha = d.alpha;  // a local: stores to T* cannot change it
   for (int i = 0; i < n; ++i) {
     if (i + kPrefetchDistance < n) __builtin_prefetch(indexed + dst[i + kPrefetchDistance], 1);
     T* target = reinterpret_cast<T*>(indexed + dst[i]);
     const T value = *reinterpret_cast<const T*>(direct + src[i]);
-    *target = scatter_combine<R, T>(*target, value, d);
+    *target = scatter_combine<R, T>(*target, value, alpha);
   }
 }
 
@@ -102,11 +103,12 @@ template <ScatterReduce R, typename T>
 void apply_row(const ScatterDesc& d, char* dst_bytes, const char* src_bytes, int64_t n, bool src_is_scalar) {
   T* dst = reinterpret_cast<T*>(dst_bytes);
   const T* src = reinterpret_cast<const T*>(src_bytes);
+  const ScatterAlpha alpha = d.alpha;
   if (src_is_scalar) {
     const T value = *src;
-    for (int64_t k = 0; k < n; ++k) dst[k] = scatter_combine<R, T>(dst[k], value, d);
+    for (int64_t k = 0; k < n; ++k) dst[k] = scatter_combine<R, T>(dst[k], value, alpha);
   } else {
-    for (int64_t k = 0; k < n; ++k) dst[k] = scatter_combine<R, T>(dst[k], src[k], d);
+    for (int64_t k = 0; k < n; ++k) dst[k] = scatter_combine<R, T>(dst[k], src[k], alpha);
   }
 }
 
@@ -149,6 +151,7 @@ void flat_update(const ScatterDesc& d, int64_t begin, int64_t end, int64_t lo, i
   const IndexOperand& a = d.indices[0];
   const IndexOperand& b = d.indices[kNumIndices > 1 ? 1 : 0];
   const bool wrap = d.wrap_negative;
+  const ScatterAlpha alpha = d.alpha;
   T sink[8] = {};
   // Large targets (index_put_ into a big matrix) miss every cache: prefetch the
   // destination a fixed distance ahead (the indices are read sequentially, so
@@ -179,7 +182,7 @@ void flat_update(const ScatterDesc& d, int64_t begin, int64_t end, int64_t lo, i
       const bool inside = static_cast<uint64_t>(offset - lo) < static_cast<uint64_t>(hi - lo);
       target = inside ? target : &sink[j & 7];
     }
-    *target = scatter_combine<R, T>(*target, value, d);
+    *target = scatter_combine<R, T>(*target, value, alpha);
   }
 }
 

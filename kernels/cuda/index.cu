@@ -67,7 +67,7 @@ __device__ T reduce_group(const ScatterDesc& d, const T& scalar, T acc, const un
                           const int64_t* positions, int64_t begin, int64_t n) {
   const unsigned long long key = keys[begin];
   for (int64_t j = begin; j < n && keys[j] == key; ++j) {
-    acc = scatter_combine<R, T>(acc, load_direct(d, scalar, positions[j]), d);
+    acc = scatter_combine<R, T>(acc, load_direct(d, scalar, positions[j]), d.alpha);
   }
   return acc;
 }

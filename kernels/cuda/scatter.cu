@@ -54,7 +54,7 @@ __device__ void atomic_combine_cas(T* dst, T v, const ScatterDesc& d) {
       assumed = old;
       T current;
       memcpy(&current, &assumed, sizeof(T));
-      const T next = scatter_combine<R, T>(current, v, d);
+      const T next = scatter_combine<R, T>(current, v, d.alpha);
       U next_bits;
       memcpy(&next_bits, &next, sizeof(T));
       if (next_bits == assumed) return;
@@ -78,7 +78,7 @@ __device__ void atomic_combine_cas(T* dst, T v, const ScatterDesc& d) {
         const uint16_t b = static_cast<uint16_t>(bits);
         memcpy(&current, &b, 2);
       }
-      const T next = scatter_combine<R, T>(current, v, d);
+      const T next = scatter_combine<R, T>(current, v, d.alpha);
       unsigned int next_bits = 0;
       if constexpr (sizeof(T) == 1) {
         uint8_t b;
@@ -99,16 +99,16 @@ __device__ void atomic_combine_cas(T* dst, T v, const ScatterDesc& d) {
 template <typename T>
 __device__ void atomic_add(T* dst, T v, const ScatterDesc& d) {
   if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, int32_t>) {
-    if (d.has_alpha) {
+    if (d.alpha.enabled) {
       if constexpr (std::is_integral_v<T>) {
-        v = static_cast<T>(static_cast<T>(d.alpha_int) * v);
+        v = static_cast<T>(static_cast<T>(d.alpha.as_int) * v);
       } else {
-        v = static_cast<T>(static_cast<T>(d.alpha_float) * v);
+        v = static_cast<T>(static_cast<T>(d.alpha.as_float) * v);
       }
     }
     atomicAdd(dst, v);
   } else if constexpr (std::is_same_v<T, int64_t>) {
-    if (d.has_alpha) v = d.alpha_int * v;
+    if (d.alpha.enabled) v = d.alpha.as_int * v;
     // Two's complement: unsigned addition gives the signed sum.
     atomicAdd(reinterpret_cast<unsigned long long*>(dst), static_cast<unsigned long long>(v));
   } else {
@@ -159,7 +159,7 @@ __global__ void scatter_reduce_kernel(ScatterDesc d) {
       case ScatterReduce::Max: atomic_extreme<ScatterReduce::Max, T>(dst, v, d); break;
       case ScatterReduce::Min: atomic_extreme<ScatterReduce::Min, T>(dst, v, d); break;
       // No indices: every position owns its element.
-      case ScatterReduce::MeanDivide: *dst = scatter_combine<ScatterReduce::MeanDivide, T>(*dst, v, d); break;
+      case ScatterReduce::MeanDivide: *dst = scatter_combine<ScatterReduce::MeanDivide, T>(*dst, v, d.alpha); break;
       case ScatterReduce::Assign: *dst = v; break;
     }
   }

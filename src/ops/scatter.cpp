@@ -492,9 +492,9 @@ const Tensor& Tensor::index_add_(int64_t dim, const Tensor& index, const Tensor&
   d.direct = static_cast<char*>(source.data_ptr());
   d.reduce = ScatterReduce::Add;
   const bool alpha_is_one = alpha.is_floating_point() ? alpha.to_double() == 1.0 : alpha.to_int64() == 1;
-  d.has_alpha = dtype() != kBool && !alpha_is_one;
-  d.alpha_float = alpha.to_double();
-  d.alpha_int = alpha.to_int64();
+  d.alpha.enabled = dtype() != kBool && !alpha_is_one;
+  d.alpha.as_float = alpha.to_double();
+  d.alpha.as_int = alpha.to_int64();
   run_scatter_update(d, device());
   return *this;
 }
