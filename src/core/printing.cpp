@@ -87,13 +87,15 @@ class Formatter {
       for (const int64_t v : values.ints) width_ = std::max<int>(width_, static_cast<int>(std::to_string(v).size()));
       return;
     }
+    // As torch: floats start in int mode, which stands when no value is both
+    // finite and nonzero (zeros print "0.", nan and inf bare).
+    int_mode_ = true;
     std::vector<double> finite;
     for (const double v : values.floats) {
       if (std::isfinite(v) && v != 0.0) finite.push_back(v);
     }
     if (finite.empty()) return;
     double min_abs = std::abs(finite[0]), max_abs = min_abs;
-    int_mode_ = true;
     for (const double v : finite) {
       min_abs = std::min(min_abs, std::abs(v));
       max_abs = std::max(max_abs, std::abs(v));

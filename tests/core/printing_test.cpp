@@ -54,6 +54,17 @@ TEST_P(Printing, NonFiniteValues) {
   EXPECT_EQ(from_vector(std::vector<float>{0.5f, nan}, on_device()).to_string(), expect("[0.5000,    nan]"));
 }
 
+TEST_P(Printing, ZerosAndNonFiniteOnlyPrintInIntMode) {
+  // torch: no finite nonzero value leaves the formatter in int mode.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  EXPECT_EQ(zeros({3}, on_device()).to_string(), expect("[0., 0., 0.]"));
+  EXPECT_EQ(from_vector(std::vector<float>{0.f, nan, -inf}, on_device()).to_string(), expect("[0., nan, -inf]"));
+  EXPECT_EQ(zeros({}, TensorOptions().dtype(kFloat64).device(device())).to_string(),
+            expect("0.", "dtype=strata.float64"));
+  EXPECT_EQ(from_vector(std::vector<float>{-0.f, 0.f}, on_device()).to_string(), expect("[-0., 0.]"));
+}
+
 TEST_P(Printing, IntegersBoolsAndDTypeSuffixes) {
   EXPECT_EQ(tensor({1, 2, 3}, on_device()).to_string(), expect("[1, 2, 3]"));
   EXPECT_EQ(tensor({-10, 2}, on_device()).to_string(), expect("[-10,   2]"));
