@@ -1,5 +1,6 @@
 // Views: new geometry over the same storage. Errors follow PyTorch's texts.
 #include <algorithm>
+#include <limits>
 #include <optional>
 
 #include "src/core/check.h"
@@ -23,22 +24,33 @@ Shape infer_size(const Shape& shape, int64_t numel) {
   Shape result = shape;
   std::optional<size_t> inferred;
   int64_t known = 1;
+  bool overflow = false;  // the known sizes multiply past int64: never numel
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == -1) {
       STRATA_CHECK(!inferred, ShapeError, "only one dimension can be inferred");
       inferred = i;
     } else {
       STRATA_CHECK(shape[i] >= 0, ShapeError, "invalid shape dimension {}", shape[i]);
-      known *= shape[i];
+      overflow = __builtin_mul_overflow(known, shape[i], &known) || overflow;
     }
   }
+  // A zero size makes the product 0 even if an earlier partial product overflowed.
+  if (std::find(shape.begin(), shape.end(), int64_t{0}) != shape.end()) {
+    known = 0;
+    overflow = false;
+  }
   if (inferred) {
-    STRATA_CHECK(known != 0 && numel % known == 0, ShapeError, "shape '{}' is invalid for input of size {}",
-                 shape_str(shape), numel);
     // A 0-element tensor with a -1 and other sizes multiplying to 0 is ambiguous.
+    STRATA_CHECK(known != 0 || numel != 0, ShapeError,
+                 "cannot reshape tensor of 0 elements into shape {} because the unspecified dimension size -1 can "
+                 "be any value and is ambiguous",
+                 shape_str(shape));
+    STRATA_CHECK(!overflow && known != 0 && numel % known == 0, ShapeError,
+                 "shape '{}' is invalid for input of size {}", shape_str(shape), numel);
     result[*inferred] = numel / known;
   } else {
-    STRATA_CHECK(known == numel, ShapeError, "shape '{}' is invalid for input of size {}", shape_str(shape), numel);
+    STRATA_CHECK(!overflow && known == numel, ShapeError, "shape '{}' is invalid for input of size {}",
+                 shape_str(shape), numel);
   }
   return result;
 }
@@ -127,8 +139,13 @@ Tensor Tensor::slice(int64_t dim, int64_t start, int64_t end, int64_t step) cons
   Shape new_sizes = sizes();
   Shape new_strides = strides();
   const int64_t offset = storage_offset() + start * new_strides[d];
-  new_sizes[d] = (end - start + step - 1) / step;
-  new_strides[d] *= step;
+  // (end - start + step - 1) / step would overflow for a huge step.
+  new_sizes[d] = end == start ? 0 : (end - start - 1) / step + 1;
+  // With two or more elements step < size, so the product addresses storage the
+  // tensor already spans; a single element never steps, so saturate instead.
+  if (__builtin_mul_overflow(new_strides[d], step, &new_strides[d])) {
+    new_strides[d] = std::numeric_limits<int64_t>::max();
+  }
   return make_view(*this, std::move(new_sizes), std::move(new_strides), offset);
 }
 
@@ -222,7 +239,11 @@ Tensor Tensor::unsqueeze(int64_t dim) const {
   const int64_t d = wrap_dim(dim, n + 1);
   Shape new_sizes = sizes();
   Shape new_strides = strides();
-  const int64_t stride = d >= n ? 1 : new_sizes[d] * new_strides[d];
+  int64_t stride = 1;
+  // Only an empty tensor's saturated strides can overflow here; saturate again.
+  if (d < n && __builtin_mul_overflow(new_sizes[d], new_strides[d], &stride)) {
+    stride = std::numeric_limits<int64_t>::max();
+  }
   new_sizes.insert(new_sizes.begin() + d, 1);
   new_strides.insert(new_strides.begin() + d, stride);
   return make_view(*this, std::move(new_sizes), std::move(new_strides), storage_offset());
@@ -249,10 +270,11 @@ Tensor Tensor::squeeze(int64_t dim) const {
 }
 
 Tensor Tensor::flatten(int64_t start_dim, int64_t end_dim) const {
-  if (dim() == 0) return reshape({1});
+  // Dims are checked first, also for a 0-dim tensor (which accepts 0 and -1).
   const int64_t start = wrap_dim(start_dim, dim());
   const int64_t end = wrap_dim(end_dim, dim());
   STRATA_CHECK(start <= end, ShapeError, "flatten() has invalid args: start_dim cannot come after end_dim");
+  if (dim() == 0) return reshape({1});
   if (start == end) return make_view(*this, sizes(), strides(), storage_offset());
   Shape new_sizes(sizes().begin(), sizes().begin() + start);
   int64_t merged = 1;

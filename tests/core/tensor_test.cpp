@@ -115,6 +115,55 @@ TEST_P(TensorOnDevice, ContiguousCopiesOnlyWhenNeeded) {
   }
 }
 
+TEST_P(TensorOnDevice, ContiguousAndCloneOfDenseNonRowMajorLayouts) {
+  // A permuted 3-D tensor is dense but not row-major: contiguous() and clone()
+  // give row-major copies with the permuted values (clone() does not keep the
+  // permuted strides as PyTorch's preserve_format would).
+  Tensor a = random_tensor({2, 3, 4}, device(), 30);
+  const std::vector<float> host = a.to_vector<float>();
+  Tensor p = a.permute({2, 0, 1});
+  EXPECT_EQ(p.strides(), (Shape{1, 12, 4}));
+  EXPECT_FALSE(p.is_contiguous());
+  std::vector<float> expected;
+  for (int k = 0; k < 4; ++k) {
+    for (int i = 0; i < 2; ++i) {
+      for (int j = 0; j < 3; ++j) expected.push_back(host[i * 12 + j * 4 + k]);
+    }
+  }
+  for (const Tensor& copy : {p.contiguous(), p.clone()}) {
+    EXPECT_EQ(copy.sizes(), (Shape{4, 2, 3}));
+    EXPECT_EQ(copy.strides(), (Shape{6, 3, 1}));
+    EXPECT_EQ(copy.storage_offset(), 0);
+    EXPECT_TRUE(copy.is_contiguous());
+    EXPECT_NE(copy.storage(), a.storage());
+    EXPECT_EQ(copy.storage().nbytes(), 24 * sizeof(float));
+    EXPECT_EQ(copy.to_vector<float>(), expected);
+  }
+  // An expanded (stride 0) tensor materializes every element.
+  Tensor row = random_tensor({3}, device(), 31);
+  Tensor e = row.expand({4, 3}).contiguous();
+  EXPECT_EQ(e.strides(), (Shape{3, 1}));
+  const std::vector<float> r = row.to_vector<float>();
+  std::vector<float> tiled;
+  for (int i = 0; i < 4; ++i) tiled.insert(tiled.end(), r.begin(), r.end());
+  EXPECT_EQ(e.to_vector<float>(), tiled);
+  // A size-1 dim with an odd stride is still row-major: no copy.
+  Tensor odd = a.as_strided({1, 4}, {100, 1}, 0);
+  EXPECT_TRUE(odd.is_contiguous());
+  EXPECT_TRUE(odd.contiguous().is_same(odd));
+}
+
+TEST_P(TensorOnDevice, UnsqueezeOfAnEmptyTensorWithHugeSizes) {
+  // Row-major strides of {2, 2^62, 4, 0} saturate; unsqueeze multiplies one.
+  constexpr int64_t kBig = int64_t{1} << 62;
+  Tensor t = empty({2, kBig, 4, 0}, options());
+  EXPECT_EQ(t.numel(), 0);
+  Tensor u = t.unsqueeze(1);
+  EXPECT_EQ(u.sizes(), (Shape{2, 1, kBig, 4, 0}));
+  EXPECT_EQ(u.numel(), 0);
+  EXPECT_EQ(t.unsqueeze(-1).sizes(), (Shape{2, kBig, 4, 0, 1}));
+}
+
 TEST_P(TensorOnDevice, ToDTypeConvertsAndKeepsTheSameTensorWhenEqual) {
   Tensor a = random_tensor({10}, device(), 6);
   EXPECT_TRUE(a.to(kFloat32).is_same(a));

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 #include <random>
 
 #include "tests/core/core_test_util.h"
@@ -139,6 +140,40 @@ TEST_P(Views, SliceAndNarrow) {
   EXPECT_STRATA_ERROR(b.narrow(0, 0, -1), ShapeError, "narrow(): length must be non-negative.");
 }
 
+TEST_P(Views, SliceWithAHugeStepTakesTheFirstElement) {
+  // (end - start + step - 1) / step and stride * step must not overflow.
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  Tensor b = base({10, 3}, 40);
+  Tensor s = b.slice(0, 2, 10, kMax);
+  EXPECT_EQ(s.sizes(), (Shape{1, 3}));
+  EXPECT_EQ(s.storage_offset(), 6);
+  expect_write_through(b, s, 41);
+  Tensor column = b.slice(1, 1, 3, kMax - 1);
+  EXPECT_EQ(column.sizes(), (Shape{10, 1}));
+  EXPECT_EQ(column.storage_offset(), 1);
+  expect_write_through(b, column, 42);
+  EXPECT_EQ(b.slice(0, 4, 4, kMax).sizes(), (Shape{0, 3}));
+}
+
+TEST_P(Views, ViewToAnOverflowingShapeThrows) {
+  Tensor b = base({2, 4}, 43);
+  // 4 * (2^62 + 2) wraps to 8 in int64: without an overflow check this would
+  // be a "view" of 2^64 + 8 elements over 8.
+  constexpr int64_t kWraps = (int64_t{1} << 62) + 2;
+  EXPECT_STRATA_ERROR(b.view({4, kWraps}), ShapeError, "shape '[4, 4611686018427387906]' is invalid for input of size 8");
+  EXPECT_STRATA_ERROR(b.reshape({kWraps, 4}), ShapeError,
+                      "shape '[4611686018427387906, 4]' is invalid for input of size 8");
+  constexpr int64_t kBig = int64_t{1} << 62;
+  EXPECT_STRATA_ERROR(b.reshape({kBig, 4, -1}), ShapeError,
+                      "shape '[4611686018427387904, 4, -1]' is invalid for input of size 8");
+  Tensor empty_base = zeros({0, 3}, options());
+  EXPECT_EQ(empty_base.view({kBig, 4, 0}).sizes(), (Shape{kBig, 4, 0}));
+  EXPECT_STRATA_ERROR(empty_base.view({0, -1}), ShapeError,
+                      "cannot reshape tensor of 0 elements into shape [0, -1] because the unspecified dimension size "
+                      "-1 can be any value and is ambiguous");
+  EXPECT_EQ(empty_base.view({-1, 6}).sizes(), (Shape{0, 6}));
+}
+
 TEST_P(Views, TransposePermuteAndT) {
   Tensor b = base({2, 3, 4}, 24);
   Tensor t = b.transpose(0, -1);
@@ -210,6 +245,9 @@ TEST_P(Views, UnsqueezeSqueezeFlatten) {
   EXPECT_NE(copied.storage(), c.storage());
   EXPECT_EQ(copied.to_vector<float>(), c.transpose(0, 1).contiguous().to_vector<float>());
   EXPECT_EQ(full({}, 2.0, options()).flatten().sizes(), (Shape{1}));
+  EXPECT_EQ(full({}, 2.0, options()).flatten(-1, 0).sizes(), (Shape{1}));
+  EXPECT_STRATA_ERROR(full({}, 2.0, options()).flatten(1), IndexError,
+                      "Dimension out of range (expected to be in range of [-1, 0], but got 1)");
   EXPECT_STRATA_ERROR(c.flatten(2, 1), ShapeError, "flatten() has invalid args: start_dim cannot come after end_dim");
 }
 
@@ -223,6 +261,18 @@ TEST_P(Views, AsStridedWithinStorage) {
                       "setStorage: sizes [4, 4], strides [4, 1], storage offset 0, and itemsize 4 requiring a "
                       "storage size of 64 are out of bounds for storage of size " +
                           std::to_string(b.storage().nbytes()));
+  // Extents past int64 are refused, not wrapped into a small "valid" size.
+  EXPECT_STRATA_ERROR(b.as_strided({3}, {int64_t{1} << 62}), ShapeError,
+                      "setStorage: sizes [3], strides [4611686018427387904], storage offset 0, and itemsize 4 "
+                      "requiring a storage size of more than 2^63 are out of bounds for storage of size " +
+                          std::to_string(b.storage().nbytes()));
+  EXPECT_STRATA_ERROR(b.as_strided({2}, {1}, std::numeric_limits<int64_t>::max()), ShapeError,
+                      "setStorage: sizes [2], strides [1], storage offset 9223372036854775807, and itemsize 4 "
+                      "requiring a storage size of more than 2^63 are out of bounds for storage of size " +
+                          std::to_string(b.storage().nbytes()));
+  // A 0-element view anywhere is fine; a negative offset never is.
+  EXPECT_EQ(b.as_strided({0, 5}, {1, 1}, 100).numel(), 0);
+  EXPECT_STRATA_ERROR(b.as_strided({2}, {1}, -1), ShapeError, "Tensor: invalid storage offset -1");
 }
 
 TEST_P(Views, ViewsOfViewsKeepOffsets) {
