@@ -2,6 +2,7 @@
 #include "strata/factories.h"
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "kernels/cpu/copy.h"
@@ -64,18 +65,26 @@ Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, const 
   STRATA_CHECK(step_value != 0.0, ValueError, "step must be nonzero");
   STRATA_CHECK((step_value > 0 && end_value >= start_value) || (step_value < 0 && end_value <= start_value),
                ValueError, "upper bound and larger bound inconsistent with step sign");
+  // In 128 bits (integral) or checked before the cast (floating): b - a + s - 1
+  // overflows int64 for wide ranges or huge steps.
   int64_t length = 0;
   if (all_integral) {
-    const int64_t a = start.to_int64(), b = end.to_int64(), s = step.to_int64();
-    length = s > 0 ? (b - a + s - 1) / s : (a - b + (-s) - 1) / (-s);
+    const __int128 a = start.to_int64(), b = end.to_int64(), s = step.to_int64();
+    const __int128 count = s > 0 ? (b - a + s - 1) / s : (a - b - s - 1) / (-s);
+    STRATA_CHECK(count <= std::numeric_limits<int64_t>::max(), ValueError, "invalid size, possible overflow?");
+    length = static_cast<int64_t>(count);
   } else {
-    length = static_cast<int64_t>(std::ceil((end_value - start_value) / step_value));
+    const double count = std::ceil((end_value - start_value) / step_value);
+    STRATA_CHECK(count >= 0 && count < 0x1p63, ValueError, "invalid size, possible overflow?");
+    length = static_cast<int64_t>(count);
   }
   // Values are computed on the host in int64 (integral arguments) or double,
   // then converted to the dtype.
   if (all_integral) {
     std::vector<int64_t> values(static_cast<size_t>(length));
-    for (int64_t i = 0; i < length; ++i) values[i] = start.to_int64() + i * step.to_int64();
+    // i * step alone may leave int64 (a range across zero); the sum never does.
+    const uint64_t first = static_cast<uint64_t>(start.to_int64()), stride = static_cast<uint64_t>(step.to_int64());
+    for (int64_t i = 0; i < length; ++i) values[i] = static_cast<int64_t>(first + static_cast<uint64_t>(i) * stride);
     return detail::from_host_data(values.data(), kInt64, {length}, options.dtype(dtype));
   }
   std::vector<double> values(static_cast<size_t>(length));

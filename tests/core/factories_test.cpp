@@ -100,6 +100,14 @@ TEST_P(Factories, Arange) {
   EXPECT_EQ(arange(4, options(kFloat64)).to_vector<double>(), (std::vector<double>{0, 1, 2, 3}));
   EXPECT_EQ(arange(3, 3, 1, options()).numel(), 0);
   EXPECT_STRATA_ERROR(arange(0, 5, 0, options()), ValueError, "step must be nonzero");
+  // Huge steps and ranges wider than int64 count without overflowing.
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min(), kMax = std::numeric_limits<int64_t>::max();
+  EXPECT_EQ(arange(0, 10, kMax, options(kInt64)).to_vector<int64_t>(), (std::vector<int64_t>{0}));
+  EXPECT_EQ(arange(5, -5, kMin, options(kInt64)).to_vector<int64_t>(), (std::vector<int64_t>{5}));
+  EXPECT_EQ(arange(kMin, kMax, int64_t{1} << 62, options(kInt64)).to_vector<int64_t>(),
+            (std::vector<int64_t>{kMin, -(int64_t{1} << 62), 0, int64_t{1} << 62}));
+  EXPECT_STRATA_ERROR(arange(kMin, kMax, 1, options()), ValueError, "invalid size, possible overflow?");
+  EXPECT_STRATA_ERROR(arange(0.0, 1e300, 1.0, options()), ValueError, "invalid size, possible overflow?");
   EXPECT_STRATA_ERROR(arange(5, 0, 1, options()), ValueError, "upper bound and larger bound inconsistent with step sign");
 }
 
