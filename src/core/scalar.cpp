@@ -29,7 +29,12 @@ bool fits_integral(const Scalar& value) {
   if (value.is_floating_point()) {
     const double v = value.to_double();
     if (std::isnan(v)) return false;
-    return v >= static_cast<double>(Limits::lowest()) && v <= static_cast<double>(Limits::max());
+    if constexpr (std::is_same_v<T, int64_t>) {
+      // INT64_MAX rounds up to 2^63 as a double, and converting 2^63 is undefined.
+      return v >= -0x1p63 && v < 0x1p63;
+    } else {
+      return v >= static_cast<double>(Limits::lowest()) && v <= static_cast<double>(Limits::max());
+    }
   }
   const int64_t v = value.to_int64();
   if constexpr (std::is_same_v<T, int64_t>) {

@@ -1,7 +1,11 @@
 // DTypes (sizes, names, promotion, casting), Scalar, errors and devices.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <sstream>
 
@@ -108,6 +112,13 @@ TEST(Scalar, CheckedConversionForFills) {
   EXPECT_FALSE(detail::scalar_fits(1e300, kFloat32));
   EXPECT_TRUE(detail::scalar_fits(1e300, kFloat64));
   EXPECT_TRUE(detail::scalar_fits(7, kBool));
+  // 2^63 is past INT64_MAX (which rounds up to 2^63 as a double); -2^63 is not.
+  EXPECT_FALSE(detail::scalar_fits(0x1p63, kInt64));
+  EXPECT_TRUE(detail::scalar_fits(-0x1p63, kInt64));
+  EXPECT_TRUE(detail::scalar_fits(0x1p62, kInt64));
+  EXPECT_FALSE(detail::scalar_fits(-0x1p64, kInt64));
+  EXPECT_STRATA_ERROR(full({2}, 0x1p63, TensorOptions().dtype(kInt64).device(kCPU)), DTypeError,
+                      "value cannot be converted to type int64 without overflow");
   EXPECT_STRATA_ERROR(detail::check_scalar_fits(300, kUInt8), DTypeError,
                       "value cannot be converted to type uint8 without overflow");
 }
@@ -175,6 +186,50 @@ TEST(Device, UsabilityAndDefault) {
   EXPECT_EQ(default_device(), kCPU);
   EXPECT_EQ(zeros({2}).device(), kCPU);
   set_default_device(before);
+}
+
+
+// Runs only as a child of Device.StrataDeviceEnvironmentVariableSetsTheDefault,
+// which starts this executable again with STRATA_DEVICE set: default_device()
+// reads the variable once, on first use in a process.
+TEST(DeviceEnvChild, ReportsTheDefault) {
+  const char* expected = std::getenv("STRATA_TEST_EXPECTED_DEFAULT");
+  if (expected == nullptr) GTEST_SKIP() << "runs only in a child process";
+  if (std::string(expected) == "ValueError") {
+    EXPECT_STRATA_ERROR(default_device(), ValueError,
+                        std::string("Expected one of cpu, cuda device type at start of device string: ") +
+                            std::getenv("STRATA_DEVICE"));
+  } else {
+    EXPECT_EQ(default_device().str(), expected);
+    EXPECT_EQ(default_device().str(), expected);  // cached, same answer
+  }
+}
+
+TEST(Device, StrataDeviceEnvironmentVariableSetsTheDefault) {
+  char self[4096] = {};
+  const ssize_t length = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (length <= 0) GTEST_SKIP() << "no /proc/self/exe";
+  // Returns the child's exit status; the child must have run (not skipped) its one test.
+  auto run_child = [&](const std::string& env, const std::string& expected) {
+    const std::string command = "STRATA_DEVICE='" + env + "' STRATA_TEST_EXPECTED_DEFAULT='" + expected + "' '" +
+                                std::string(self) + "' --gtest_filter=DeviceEnvChild.ReportsTheDefault 2>&1";
+    FILE* pipe = popen(command.c_str(), "r");
+    if (pipe == nullptr) return std::string("popen failed");
+    std::string output;
+    char buffer[512];
+    while (fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
+    const int status = pclose(pipe);
+    const bool passed = status == 0 && output.find("[  PASSED  ] 1 test") != std::string::npos &&
+                        output.find("SKIPPED") == std::string::npos;
+    return passed ? std::string("ok") : "STRATA_DEVICE=" + env + ": " + output;
+  };
+  EXPECT_EQ(run_child("cpu", "cpu"), "ok");
+  // Only parsed here: whether the device is usable is checked when it is used.
+  EXPECT_EQ(run_child("cuda", "cuda:0"), "ok");
+  EXPECT_EQ(run_child("cuda:1", "cuda:1"), "ok");
+  EXPECT_EQ(run_child("gpu", "ValueError"), "ok");
+  // An empty variable is the same as none.
+  EXPECT_EQ(run_child("", cuda::is_available() ? "cuda:0" : "cpu"), "ok");
 }
 
 }  // namespace
