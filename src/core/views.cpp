@@ -142,9 +142,10 @@ Tensor Tensor::slice(int64_t dim, int64_t start, int64_t end, int64_t step) cons
   // (end - start + step - 1) / step would overflow for a huge step.
   new_sizes[d] = end == start ? 0 : (end - start - 1) / step + 1;
   // With two or more elements step < size, so the product addresses storage the
-  // tensor already spans; a single element never steps, so saturate instead.
-  if (__builtin_mul_overflow(new_strides[d], step, &new_strides[d])) {
-    new_strides[d] = std::numeric_limits<int64_t>::max();
+  // tensor already spans. A single element never steps: its stride stays (a
+  // product with a huge step would overflow, here or in the kernels' byte strides).
+  if (new_sizes[d] > 1 && __builtin_mul_overflow(new_strides[d], step, &new_strides[d])) {
+    new_strides[d] = std::numeric_limits<int64_t>::max();  // only for saturated strides of empty tensors
   }
   return make_view(*this, std::move(new_sizes), std::move(new_strides), offset);
 }

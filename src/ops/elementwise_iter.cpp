@@ -145,8 +145,10 @@ kernels::ElementwiseDesc make_elementwise_desc(const StridedOperand& out, std::s
     const int lead = ndim - static_cast<int>(operand.sizes.size());
     for (int d = 0; d < ndim; ++d) {
       const int od = d - lead;
-      const bool broadcast = od < 0 || (operand.sizes[od] == 1 && shape[d] != 1);
-      space.byte_strides[op][d] = broadcast ? 0 : operand.strides[od] * item;
+      // A size-1 dim never steps: its stride (which may be huge, e.g. from
+      // as_strided) is not multiplied, so it cannot overflow.
+      const bool unused = od < 0 || operand.sizes[od] == 1;
+      space.byte_strides[op][d] = unused ? 0 : operand.strides[od] * item;
     }
   }
 

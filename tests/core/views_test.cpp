@@ -270,6 +270,10 @@ TEST_P(Views, AsStridedWithinStorage) {
                       "setStorage: sizes [2], strides [1], storage offset 9223372036854775807, and itemsize 4 "
                       "requiring a storage size of more than 2^63 are out of bounds for storage of size " +
                           std::to_string(b.storage().nbytes()));
+  // A size-1 dim may have any stride; copying from it never multiplies that stride.
+  Tensor one_row = b.as_strided({1, 3}, {std::numeric_limits<int64_t>::max(), 1}, 2);
+  const std::vector<float> host = b.to_vector<float>();
+  EXPECT_EQ(one_row.clone().to_vector<float>(), (std::vector<float>{host[2], host[3], host[4]}));
   // A 0-element view anywhere is fine; a negative offset never is.
   EXPECT_EQ(b.as_strided({0, 5}, {1, 1}, 100).numel(), 0);
   EXPECT_STRATA_ERROR(b.as_strided({2}, {1}, -1), ShapeError, "Tensor: invalid storage offset -1");
