@@ -11,6 +11,8 @@
 // ratios follows the usual output.
 #include <benchmark/benchmark.h>
 
+#include "bench_report.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -219,41 +221,8 @@ BENCHMARK(torch_cuda_caching_alloc_free)->Apply(register_sizes);
 
 // ---- the ratio table ----------------------------------------------------------------------------
 
-// Collects the median (or the only) real time of each benchmark, in ns.
-class MedianCollector : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& run : runs) {
-      if (run.error_occurred) continue;
-      Times times{run.GetAdjustedRealTime() * time_unit_to_ns(run.time_unit),
-                  run.GetAdjustedCPUTime() * time_unit_to_ns(run.time_unit)};
-      if (run.run_type == Run::RT_Aggregate) {
-        if (run.aggregate_name == "median") medians_[run.run_name.str()] = times;
-      } else if (run.repetitions <= 1) {
-        medians_[run.run_name.str()] = times;
-      }
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-
-  struct Times {
-    double real_ns;
-    double cpu_ns;
-  };
-  const std::map<std::string, Times>& medians() const { return medians_; }
-
- private:
-  static double time_unit_to_ns(benchmark::TimeUnit unit) {
-    switch (unit) {
-      case benchmark::kNanosecond: return 1.0;
-      case benchmark::kMicrosecond: return 1e3;
-      case benchmark::kMillisecond: return 1e6;
-      case benchmark::kSecond: return 1e9;
-    }
-    return 1.0;
-  }
-  std::map<std::string, Times> medians_;
-};
+using strata::bench::MedianCollector;
+using strata::bench::Timings;
 
 std::string size_label(const std::string& arg) {
   if (arg.empty()) return "mix";
@@ -263,7 +232,7 @@ std::string size_label(const std::string& arg) {
   return std::to_string(bytes) + " B";
 }
 
-void print_ratio_table(const std::map<std::string, MedianCollector::Times>& medians, const std::string& title,
+void print_ratio_table(const Timings& medians, const std::string& title,
                        const std::string& ours, const std::string& theirs) {
   std::vector<std::string> args;
   for (int64_t size : kSizes) args.push_back(std::to_string(size));
@@ -295,7 +264,7 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   MedianCollector reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  const auto& medians = reporter.medians();
+  const Timings& medians = reporter.timings();
   std::printf("\nMedians of this run (ratio = ours / theirs; < 1 is faster):\n");
   print_ratio_table(medians, "Alloc+free pair, CPU (cache hit vs malloc/free)", "pool_alloc_free", "malloc_free");
   print_ratio_table(medians, "Tensor empty+destroy, CPU (strata vs ATen)", "strata_empty", "aten_empty");

@@ -11,6 +11,8 @@
 // ratios follow the usual output.
 #include <benchmark/benchmark.h>
 
+#include "bench_report.h"
+
 #include <cstdio>
 #include <map>
 #include <string>
@@ -339,43 +341,7 @@ BENCHMARK(BM_gpu_broadcast_add_inplace_torch)->Name("GPU_bcast_add_/torch")->App
 
 // ---- the ratio tables -------------------------------------------------------------------
 
-// Collects the median (or the only) real time and bytes/s of each benchmark.
-class MedianCollector : public benchmark::ConsoleReporter {
- public:
-  struct Result {
-    double ns = 0;
-    double bytes_per_second = 0;
-  };
-
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& run : runs) {
-      if (run.error_occurred) continue;
-      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
-      const bool single = run.run_type != Run::RT_Aggregate && run.repetitions <= 1;
-      if (!median && !single) continue;
-      Result r;
-      r.ns = run.GetAdjustedRealTime() * to_ns(run.time_unit);
-      auto it = run.counters.find("bytes_per_second");
-      if (it != run.counters.end()) r.bytes_per_second = it->second.value;
-      results_[run.run_name.function_name + "/" + run.run_name.args] = r;
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-
-  const std::map<std::string, Result>& results() const { return results_; }
-
- private:
-  static double to_ns(benchmark::TimeUnit unit) {
-    switch (unit) {
-      case benchmark::kNanosecond: return 1.0;
-      case benchmark::kMicrosecond: return 1e3;
-      case benchmark::kMillisecond: return 1e6;
-      case benchmark::kSecond: return 1e9;
-    }
-    return 1.0;
-  }
-  std::map<std::string, Result> results_;
-};
+using strata::bench::MedianCollector;
 
 std::string size_label(int64_t n) {
   if (n >= kMi) return std::to_string(n / kMi) + " Mi";
@@ -383,7 +349,7 @@ std::string size_label(int64_t n) {
   return n == 9 ? "9 (3x3)" : std::to_string(n);
 }
 
-using Results = std::map<std::string, MedianCollector::Result>;
+using Results = strata::bench::Timings;
 
 // | op | size | ours | theirs | ours/theirs |, one row per size where both ran.
 void print_ratio_rows(const Results& results, const std::string& op, const std::string& ours,
@@ -392,8 +358,8 @@ void print_ratio_rows(const Results& results, const std::string& op, const std::
     auto a = results.find(op + "/" + ours + "/" + std::to_string(n));
     auto b = results.find(op + "/" + theirs + "/" + std::to_string(n));
     if (a == results.end() || b == results.end()) continue;
-    std::printf("| %s | %s | %.1f | %.1f | %.3f |\n", op.c_str(), size_label(n).c_str(), a->second.ns, b->second.ns,
-                a->second.ns / b->second.ns);
+    std::printf("| %s | %s | %.1f | %.1f | %.3f |\n", op.c_str(), size_label(n).c_str(), a->second.real_ns, b->second.real_ns,
+                a->second.real_ns / b->second.real_ns);
   }
 }
 
@@ -404,7 +370,7 @@ void print_bandwidth_rows(const Results& results, const std::string& op, const s
     auto a = results.find(op + "/strata/" + std::to_string(n));
     auto b = results.find(reference + "/" + std::to_string(n));
     if (a == results.end() || b == results.end() || b->second.bytes_per_second == 0) continue;
-    std::printf("| %s | %s | %.1f | %.1f | %.1f%% |\n", op.c_str(), size_label(n).c_str(), a->second.ns,
+    std::printf("| %s | %s | %.1f | %.1f | %.1f%% |\n", op.c_str(), size_label(n).c_str(), a->second.real_ns,
                 a->second.bytes_per_second / 1e9, 100.0 * a->second.bytes_per_second / b->second.bytes_per_second);
   }
 }
@@ -425,7 +391,7 @@ int main(int argc, char** argv) {
   std::printf("\n");
   MedianCollector reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  const Results& results = reporter.results();
+  const Results& results = reporter.timings();
 
   std::printf("\nCPU medians of this run (ratio = strata / ATen; < 1 is faster):\n");
   std::printf("| op | elements (float32) | strata (ns) | ATen (ns) | ratio |\n|---|---|---|---|---|\n");
