@@ -43,7 +43,12 @@ Tensor zeros(const Shape& sizes, const TensorOptions& options) {
   return t;
 }
 
-Tensor ones(const Shape& sizes, const TensorOptions& options) { return full(sizes, 1, options); }
+Tensor ones(const Shape& sizes, const TensorOptions& options) {
+  // Float32 unless options say otherwise (unlike full, whose value picks the dtype).
+  Tensor t = empty(sizes, options);
+  t.fill_(1);
+  return t;
+}
 
 Tensor full(const Shape& sizes, const Scalar& value, const TensorOptions& options) {
   // As torch.full: without a dtype, the value's kind decides (bool, int64, float32).

@@ -43,6 +43,9 @@ TEST_P(Factories, ZerosAreZeroEvenInReusedMemory) {
 
 TEST_P(Factories, OnesAndFull) {
   for (double v : ones({2, 3}, options(kInt32)).to_vector<double>()) EXPECT_EQ(v, 1.0);
+  // Like zeros (and torch.ones), ones without a dtype is Float32.
+  EXPECT_EQ(ones({2, 3}, TensorOptions().device(device())).dtype(), kFloat32);
+  EXPECT_EQ(ones_like(ones({2}, options(kInt16))).dtype(), kInt16);
   Tensor f = full({4}, 2.5, options(kFloat16));
   EXPECT_EQ(f.dtype(), kFloat16);
   for (float v : f.to_vector<float>()) EXPECT_EQ(v, 2.5f);
