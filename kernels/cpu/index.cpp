@@ -8,6 +8,7 @@
 
 #include "kernels/common/scatter_kernels.h"
 #include "src/runtime/parallel.h"
+#include "strata/config.h"
 
 namespace strata::kernels::cpu {
 namespace {
@@ -48,6 +49,9 @@ void min_max_strided(const IndexTensorDesc& t, int64_t begin, int64_t end, int64
   }
 }
 
+// Below this many indices one thread does the min/max (a hand-off costs more).
+constexpr int64_t kGrain = int64_t{1} << 18;
+
 bool is_contiguous(const IndexTensorDesc& t) {
   int64_t expected = t.dtype == DType::Int64 ? 8 : 4;
   for (int dim = t.ndim - 1; dim >= 0; --dim) {
@@ -64,11 +68,8 @@ void index_min_max(const IndexTensorDesc* tensors, int count, IndexRange* out) {
     const IndexTensorDesc& t = tensors[i];
     int64_t lo = std::numeric_limits<int64_t>::max();
     int64_t hi = std::numeric_limits<int64_t>::lowest();
-    std::mutex combine;
     const bool contiguous = is_contiguous(t);
-    parallel_for(0, t.numel, int64_t{1} << 20, [&](int64_t begin, int64_t end) {
-      int64_t part_lo = std::numeric_limits<int64_t>::max();
-      int64_t part_hi = std::numeric_limits<int64_t>::lowest();
+    const auto part = [&](int64_t begin, int64_t end, int64_t& part_lo, int64_t& part_hi) {
       if (!contiguous) {
         min_max_strided(t, begin, end, part_lo, part_hi);
       } else if (t.dtype == DType::Int64) {
@@ -76,6 +77,18 @@ void index_min_max(const IndexTensorDesc* tensors, int count, IndexRange* out) {
       } else {
         min_max_contiguous(reinterpret_cast<const int32_t*>(t.data), begin, end, part_lo, part_hi);
       }
+    };
+    if (t.numel <= kGrain || get_num_threads() == 1 || in_parallel_region()) {
+      // One part: no task, no lock (the tiny calls are dominated by those).
+      part(0, t.numel, lo, hi);
+      out[i] = IndexRange{lo, hi};
+      continue;
+    }
+    std::mutex combine;
+    parallel_for(0, t.numel, kGrain, [&](int64_t begin, int64_t end) {
+      int64_t part_lo = std::numeric_limits<int64_t>::max();
+      int64_t part_hi = std::numeric_limits<int64_t>::lowest();
+      part(begin, end, part_lo, part_hi);
       std::lock_guard<std::mutex> lock(combine);
       lo = std::min(lo, part_lo);
       hi = std::max(hi, part_hi);

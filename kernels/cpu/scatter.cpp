@@ -15,6 +15,7 @@
 // range). Either way the result equals the serial loop's, bit for bit, for any
 // thread count.
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "kernels/common/dispatch.h"
@@ -143,8 +144,70 @@ bool rows_are_contiguous(const ScatterDesc& d) {
 /// go to a small private sink instead of branching on unpredictable data.
 using FlatFn = void (*)(const ScatterDesc& d, int64_t begin, int64_t end, int64_t lo, int64_t hi);
 
+/// The common flat case with typed pointers: dense Int64 indices, a dense
+/// source, self addressed only through the indices (scatter_add_ on a 1-D
+/// self, index_put_ with (row, col) pairs). A handful of instructions per
+/// update: no byte-stride multiplications, no per-update flag tests.
+template <ScatterReduce R, typename T, int kNumIndices, bool kPrefetch>
+void flat_dense(const ScatterDesc& d, int64_t begin, int64_t end) {
+  T* const base = reinterpret_cast<T*>(d.indexed);
+  const T* const src = reinterpret_cast<const T*>(d.direct);
+  const int64_t* const ia = reinterpret_cast<const int64_t*>(d.indices[0].data);
+  const int64_t* const ib = reinterpret_cast<const int64_t*>(d.indices[kNumIndices > 1 ? 1 : 0].data);
+  const int64_t sa = d.indices[0].target_byte_stride / static_cast<int64_t>(sizeof(T));
+  const int64_t sb = d.indices[kNumIndices > 1 ? 1 : 0].target_byte_stride / static_cast<int64_t>(sizeof(T));
+  // Wrapping a negative index adds its dimension's size: branch-free, and a
+  // no-op (mask 0) when wrapping is off or the index is non-negative.
+  const int64_t wa = d.wrap_negative ? d.indices[0].dim_size : 0;
+  const int64_t wb = d.wrap_negative ? d.indices[kNumIndices > 1 ? 1 : 0].dim_size : 0;
+  const ScatterAlpha alpha = d.alpha;
+  const auto offset_of = [&](int64_t j) {
+    const int64_t va = ia[j];
+    int64_t offset = (va + ((va >> 63) & wa)) * sa;
+    if constexpr (kNumIndices > 1) {
+      const int64_t vb = ib[j];
+      offset += (vb + ((vb >> 63) & wb)) * sb;
+    }
+    return offset;
+  };
+  constexpr int64_t kAhead = 32;
+  int64_t j = begin;
+  if constexpr (kPrefetch) {
+    for (; j + kAhead < end; ++j) {
+      __builtin_prefetch(base + offset_of(j + kAhead), 1);
+      T* target = base + offset_of(j);
+      *target = scatter_combine<R, T>(*target, src[j], alpha);
+    }
+  }
+#pragma GCC unroll 4
+  for (; j < end; ++j) {
+    T* target = base + offset_of(j);
+    *target = scatter_combine<R, T>(*target, src[j], alpha);
+  }
+}
+
+/// True when `d` (flat, Int64 indices) fits flat_dense.
+bool fits_flat_dense(const ScatterDesc& d, int64_t element) {
+  if (d.indexed_strides[0] != 0 || d.direct_is_scalar || d.direct_strides[0] != element) return false;
+  for (int k = 0; k < d.num_indices; ++k) {
+    if (d.indices[k].byte_strides[0] != 8 || d.indices[k].target_byte_stride % element != 0) return false;
+  }
+  return reinterpret_cast<uintptr_t>(d.indexed) % static_cast<uintptr_t>(element) == 0 &&
+         reinterpret_cast<uintptr_t>(d.direct) % static_cast<uintptr_t>(element) == 0;
+}
+
 template <ScatterReduce R, typename T, int kNumIndices, bool kFilter>
 void flat_update(const ScatterDesc& d, int64_t begin, int64_t end, int64_t lo, int64_t hi) {
+  if constexpr (!kFilter) {
+    if (fits_flat_dense(d, static_cast<int64_t>(sizeof(T)))) {
+      if (d.indexed_extent > (int64_t{1} << 22)) {
+        flat_dense<R, T, kNumIndices, true>(d, begin, end);
+      } else {
+        flat_dense<R, T, kNumIndices, false>(d, begin, end);
+      }
+      return;
+    }
+  }
   const int64_t indexed_stride = d.indexed_strides[0];
   const int64_t direct_stride = d.direct_strides[0];
   const char* direct = d.direct_is_scalar ? reinterpret_cast<const char*>(d.scalar) : d.direct;

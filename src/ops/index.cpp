@@ -180,11 +180,17 @@ ScatterDesc advanced_index_desc(const Tensor& self, const AdvancedIndex& ai) {
 }
 
 void check_advanced_bounds(const Tensor& self, const AdvancedIndex& ai) {
-  std::vector<IndexBound> bounds;
-  for (size_t k = 0; k < ai.index_tensors.size(); ++k) {
-    bounds.push_back(IndexBound{ai.index_tensors[k], ai.index_dims[k], self.size(ai.index_dims[k])});
+  // A local array (no allocation): at most kMaxIndexOperands, checked earlier.
+  const Tensor* tensors[kernels::kMaxIndexOperands];
+  const size_t count = std::min<size_t>(ai.index_tensors.size(), kernels::kMaxIndexOperands);
+  const Shape& sizes = self.sizes();
+  IndexBound bounds[kernels::kMaxIndexOperands];
+  for (size_t k = 0; k < count; ++k) {
+    tensors[k] = &ai.index_tensors[k];
+    const int64_t dim = ai.index_dims[k];
+    bounds[k] = IndexBound{*tensors[k], dim, sizes[static_cast<size_t>(dim)]};
   }
-  check_index_bounds(bounds, /*allow_negative=*/true);
+  check_index_bounds(bounds, count, /*allow_negative=*/true);
 }
 
 const Tensor& index_put_impl(const Tensor& self, const TensorIndices& indices, const Tensor* values,

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 #include <optional>
+#include <span>
 
 #include "kernels/common/dispatch.h"
 #include "kernels/common/scatter_kernels.h"
@@ -88,11 +89,21 @@ namespace {
 /// True when no two positions of `t` share an element (sorted by stride, each
 /// stride reaches past everything below it).
 bool is_non_overlapping(const Tensor& t) {
-  std::vector<std::pair<int64_t, int64_t>> dims;  // (stride, size)
-  for (int64_t i = 0; i < t.dim(); ++i) {
-    if (t.size(i) == 0) return true;
-    if (t.size(i) > 1) dims.emplace_back(t.stride(i), t.size(i));
+  // A fixed buffer for the usual ranks (this runs on every call, however small).
+  constexpr size_t kInline = 16;
+  std::pair<int64_t, int64_t> inline_dims[kInline];  // (stride, size)
+  std::vector<std::pair<int64_t, int64_t>> heap_dims;
+  const Shape& sizes = t.sizes();
+  const Shape& strides = t.strides();
+  const bool on_heap = sizes.size() > kInline;
+  if (on_heap) heap_dims.resize(sizes.size());
+  std::pair<int64_t, int64_t>* dims_begin = on_heap ? heap_dims.data() : inline_dims;
+  size_t count = 0;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    if (sizes[i] == 0) return true;
+    if (sizes[i] > 1) dims_begin[count++] = {strides[i], sizes[i]};
   }
+  const std::span<std::pair<int64_t, int64_t>> dims(dims_begin, count);
   std::sort(dims.begin(), dims.end());
   int64_t reach = 1;
   for (const auto& [stride, size] : dims) {
@@ -121,8 +132,10 @@ IndexTensorDesc index_tensor_desc(const Tensor& index) {
   IndexTensorDesc desc;
   desc.data = static_cast<const char*>(index.data_ptr());
   desc.dtype = index.dtype();
-  const Shape sizes = sizes_1d(index);
-  const Shape strides = strides_1d(index);
+  static const Shape kOne{1};
+  // References, not copies: this runs on every call, however small.
+  const Shape& sizes = index.dim() == 0 ? kOne : index.sizes();
+  const Shape& strides = index.dim() == 0 ? kOne : index.strides();
   STRATA_CHECK(sizes.size() <= static_cast<size_t>(kernels::kMaxDims), NotSupportedError,
                "index tensors support at most {} dimensions, got {}", kernels::kMaxDims, sizes.size());
   desc.ndim = static_cast<int>(sizes.size());
@@ -136,33 +149,41 @@ IndexTensorDesc index_tensor_desc(const Tensor& index) {
 }
 
 void check_index_bounds(const std::vector<IndexBound>& bounds, bool allow_negative) {
-  std::vector<IndexTensorDesc> descs;
-  std::vector<const IndexBound*> checked;
-  for (const IndexBound& b : bounds) {
-    if (b.index.numel() == 0) continue;
-    STRATA_CHECK(b.size > 0, IndexError, "index is out of bounds for dimension with size 0");
-    descs.push_back(index_tensor_desc(b.index));
-    checked.push_back(&b);
-  }
-  if (descs.empty()) return;
-  std::vector<IndexRange> ranges(descs.size());
-  const Device device = checked.front()->index.device();
-  if (device.is_cpu()) {
-    kernels::cpu::index_min_max(descs.data(), static_cast<int>(descs.size()), ranges.data());
-  } else {
+  check_index_bounds(bounds.data(), bounds.size(), allow_negative);
+}
+
+void check_index_bounds(const IndexBound* bounds, size_t count, bool allow_negative) {
+  constexpr int kMax = kernels::kMaxIndexOperands;
+  for (size_t first = 0; first < count; first += kMax) {
+    IndexTensorDesc descs[kMax];
+    IndexRange ranges[kMax];
+    const IndexBound* checked[kMax];
+    int n = 0;
+    for (size_t i = first; i < std::min(count, first + kMax); ++i) {
+      const IndexBound& b = bounds[i];
+      if (b.index.numel() == 0) continue;
+      STRATA_CHECK(b.size > 0, IndexError, "index is out of bounds for dimension with size 0");
+      descs[n] = index_tensor_desc(b.index);
+      checked[n++] = &b;
+    }
+    if (n == 0) continue;
+    const Device device = checked[0]->index.device();
+    if (device.is_cpu()) {
+      kernels::cpu::index_min_max(descs, n, ranges);
+    } else {
 #if STRATA_WITH_CUDA
-    kernels::cuda::index_min_max(descs.data(), static_cast<int>(descs.size()), ranges.data(),
-                                 detail::current_stream_handle(device), device.index());
+      kernels::cuda::index_min_max(descs, n, ranges, detail::current_stream_handle(device), device.index());
 #else
-    STRATA_FAIL(DeviceError, "strata was built without CUDA; cannot index a tensor on {}", device.str());
+      STRATA_FAIL(DeviceError, "strata was built without CUDA; cannot index a tensor on {}", device.str());
 #endif
-  }
-  for (size_t i = 0; i < descs.size(); ++i) {
-    const IndexBound& b = *checked[i];
-    const int64_t lowest = allow_negative ? -b.size : 0;
-    const int64_t bad = ranges[i].max >= b.size ? ranges[i].max : ranges[i].min < lowest ? ranges[i].min : 0;
-    STRATA_CHECK(ranges[i].max < b.size && ranges[i].min >= lowest, IndexError,
-                 "index {} is out of bounds for dimension {} with size {}", bad, b.dim, b.size);
+    }
+    for (int i = 0; i < n; ++i) {
+      const IndexBound& b = *checked[i];
+      const int64_t lowest = allow_negative ? -b.size : 0;
+      const int64_t bad = ranges[i].max >= b.size ? ranges[i].max : ranges[i].min < lowest ? ranges[i].min : 0;
+      STRATA_CHECK(ranges[i].max < b.size && ranges[i].min >= lowest, IndexError,
+                   "index {} is out of bounds for dimension {} with size {}", bad, b.dim, b.size);
+    }
   }
 }
 

@@ -54,6 +54,8 @@ struct IndexBound {
 /// and throws IndexError "index 7 is out of bounds for dimension 0 with size 5"
 /// for the first tensor holding a bad value. Nothing has been written yet.
 void check_index_bounds(const std::vector<IndexBound>& bounds, bool allow_negative);
+/// The same over `count` bounds (no allocation; the tiny calls are dominated by it).
+void check_index_bounds(const IndexBound* bounds, size_t count, bool allow_negative);
 
 /// Runs the scatter-mode kernel on `device` (the CUDA sorted path under
 /// set_deterministic(true)).
