@@ -10,6 +10,8 @@
 // Tables of medians and strata/ATen ratios follow the usual output.
 #include <benchmark/benchmark.h>
 
+#include "bench_report.h"
+
 #include <cstdio>
 #include <map>
 #include <random>
@@ -424,41 +426,10 @@ BENCHMARK(BM_gpu_seed_index_put_torch)->Name("GPU_seed_index_put_/torch")->Arg(3
 
 // ---- the ratio table --------------------------------------------------------------------
 
-/// Collects the median (or the only) real and main-thread CPU time of each
-/// benchmark. With one thread per library the CPU time is the work done, and it
-/// is far less disturbed than real time on a shared, loaded machine.
-struct Timing {
-  double real_ns = 0;
-  double cpu_ns = 0;
-};
-
-class MedianCollector : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& run : runs) {
-      if (run.error_occurred) continue;
-      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
-      const bool single = run.run_type != Run::RT_Aggregate && run.repetitions <= 1;
-      if (!median && !single) continue;
-      results_[run.run_name.function_name + "/" + run.run_name.args] =
-          Timing{run.GetAdjustedRealTime() * to_ns(run.time_unit), run.GetAdjustedCPUTime() * to_ns(run.time_unit)};
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-  const std::map<std::string, Timing>& results() const { return results_; }
-
- private:
-  static double to_ns(benchmark::TimeUnit unit) {
-    switch (unit) {
-      case benchmark::kNanosecond: return 1.0;
-      case benchmark::kMicrosecond: return 1e3;
-      case benchmark::kMillisecond: return 1e6;
-      case benchmark::kSecond: return 1e9;
-    }
-    return 1.0;
-  }
-  std::map<std::string, Timing> results_;
-};
+// Real and main-thread CPU times: with one thread per library the CPU time is the
+// work done, and it is far less disturbed than real time on a shared machine.
+using strata::bench::MedianCollector;
+using strata::bench::Timing;
 
 std::string size_label(int64_t n) {
   if (n >= kMi) return std::to_string(n / kMi) + " Mi";
@@ -502,7 +473,7 @@ int main(int argc, char** argv) {
   std::printf("\n");
   MedianCollector reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  const auto& results = reporter.results();
+  const auto& results = reporter.timings();
   std::printf("\nCPU medians of this run (ratio = strata / ATen; < 1 is faster):\n");
   std::printf("| op | updates | strata real (ns) | ATen real (ns) | ratio (real) | ratio (main-thread CPU) |\n");
   std::printf("|---|---|---|---|---|---|\n");
