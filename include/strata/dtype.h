@@ -158,7 +158,24 @@ template <> struct DTypeOf<float> { static constexpr DType value = DType::Float3
 template <> struct DTypeOf<double> { static constexpr DType value = DType::Float64; };
 template <typename T> inline constexpr DType dtype_of = DTypeOf<T>::value;
 
-/// Bytes per element.
+/// Bytes per element, in constant expressions and in kernels.
+STRATA_HOST_DEVICE constexpr size_t dtype_size(DType dtype) {
+  switch (dtype) {
+    case DType::Bool:
+    case DType::UInt8:
+    case DType::Int8: return 1;
+    case DType::Int16:
+    case DType::Float16:
+    case DType::BFloat16: return 2;
+    case DType::Int32:
+    case DType::Float32: return 4;
+    case DType::Int64:
+    case DType::Float64: return 8;
+  }
+  return 0;
+}
+
+/// Bytes per element (dtype_size, as a library call).
 STRATA_API size_t element_size(DType dtype);
 /// PyTorch's scalar-type name used in error texts: "Float", "Long", "Half"...
 STRATA_API const char* type_name(DType dtype);
