@@ -88,6 +88,16 @@ struct IndexTensorDesc {
   int64_t sizes[kMaxDims] = {};
   int64_t byte_strides[kMaxDims] = {};
   int64_t numel = 0;
+
+  /// Row-major dense (size-1 dimensions may have any stride).
+  bool is_contiguous() const {
+    int64_t expected = dtype == DType::Int64 ? 8 : 4;
+    for (int dim = ndim - 1; dim >= 0; --dim) {
+      if (sizes[dim] != 1 && byte_strides[dim] != expected) return false;
+      expected *= sizes[dim];
+    }
+    return true;
+  }
 };
 
 /// Smallest and largest value of an index tensor.

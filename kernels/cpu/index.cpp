@@ -52,15 +52,6 @@ void min_max_strided(const IndexTensorDesc& t, int64_t begin, int64_t end, int64
 // Below this many indices one thread does the min/max (a hand-off costs more).
 constexpr int64_t kGrain = int64_t{1} << 18;
 
-bool is_contiguous(const IndexTensorDesc& t) {
-  int64_t expected = t.dtype == DType::Int64 ? 8 : 4;
-  for (int dim = t.ndim - 1; dim >= 0; --dim) {
-    if (t.sizes[dim] != 1 && t.byte_strides[dim] != expected) return false;
-    expected *= t.sizes[dim];
-  }
-  return true;
-}
-
 }  // namespace
 
 void index_min_max(const IndexTensorDesc* tensors, int count, IndexRange* out) {
@@ -68,7 +59,7 @@ void index_min_max(const IndexTensorDesc* tensors, int count, IndexRange* out) {
     const IndexTensorDesc& t = tensors[i];
     int64_t lo = std::numeric_limits<int64_t>::max();
     int64_t hi = std::numeric_limits<int64_t>::lowest();
-    const bool contiguous = is_contiguous(t);
+    const bool contiguous = t.is_contiguous();
     const auto part = [&](int64_t begin, int64_t end, int64_t& part_lo, int64_t& part_hi) {
       if (!contiguous) {
         min_max_strided(t, begin, end, part_lo, part_hi);

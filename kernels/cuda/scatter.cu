@@ -232,15 +232,6 @@ __global__ void min_max_kernel(IndexTensorDesc t, bool contiguous, long long* ou
   }
 }
 
-bool is_contiguous(const IndexTensorDesc& t) {
-  int64_t expected = t.dtype == DType::Int64 ? 8 : 4;
-  for (int dim = t.ndim - 1; dim >= 0; --dim) {
-    if (t.sizes[dim] != 1 && t.byte_strides[dim] != expected) return false;
-    expected *= t.sizes[dim];
-  }
-  return true;
-}
-
 }  // namespace
 
 void scatter_update(const ScatterDesc& d, void* stream, int device) {
@@ -286,7 +277,7 @@ void index_min_max(const IndexTensorDesc* tensors, int count, IndexRange* out, v
     min_max_init_kernel<<<1, 2 * kMaxIndexOperands, 0, cuda_stream>>>(results, count);
     STRATA_CUDA_CHECK_LAUNCH();
     for (int i = 0; i < count; ++i) {
-      min_max_kernel<<<blocks_for(tensors[i].numel), kThreads, 0, cuda_stream>>>(tensors[i], is_contiguous(tensors[i]),
+      min_max_kernel<<<blocks_for(tensors[i].numel), kThreads, 0, cuda_stream>>>(tensors[i], tensors[i].is_contiguous(),
                                                                                   results + 2 * i);
       STRATA_CUDA_CHECK_LAUNCH();
     }
