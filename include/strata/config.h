@@ -8,6 +8,10 @@ namespace strata {
 /// When true, accumulating ops (scatter_add_, scatter_reduce_, index_put_ with
 /// accumulate, index_add_) give the same bits run after run, and scatter_ /
 /// index_put_ with duplicate indices keep the last value in index order.
+/// Sums are then taken in index order on every device, the CPU's serial order
+/// (by default the CPU may sum many updates into a small target in a fixed
+/// number of parts, added in part order: also the same bits run after run and
+/// for any thread count, rounded differently).
 STRATA_API void set_deterministic(bool enabled);
 STRATA_API bool is_deterministic();
 

@@ -13,6 +13,19 @@ namespace cpu {
 /// thread count, so results are deterministic and "last in index order wins"
 /// for Assign.
 void scatter_update(const ScatterDesc& d);
+/// What scatter_update_checked did.
+enum class FusedCheck {
+  NotTaken,    // nothing: validate the indices, then call scatter_update
+  Applied,     // every index was in range and the update is done
+  OutOfRange,  // some index is out of range; nothing was written
+};
+/// The routes that validate the indices in the pass that reads them (the
+/// partial sums of many additions into a small dense target): every index of
+/// `d` is checked against [0, dim_size) ([-dim_size, dim_size) with
+/// wrap_negative) before anything of the indexed tensor is written. For every
+/// other `d`, NotTaken. Used by the front-ends in place of a separate
+/// validation pass.
+FusedCheck scatter_update_checked(const ScatterDesc& d);
 /// Gather mode: direct[pos] = indexed[offset(pos)].
 void gather(const ScatterDesc& d);
 /// out[i] = {min, max} of tensors[i]. Tensors must be non-empty.

@@ -179,18 +179,21 @@ ScatterDesc advanced_index_desc(const Tensor& self, const AdvancedIndex& ai) {
   return d;
 }
 
-void check_advanced_bounds(const Tensor& self, const AdvancedIndex& ai) {
-  // A local array (no allocation): at most kMaxIndexOperands, checked earlier.
-  const Tensor* tensors[kernels::kMaxIndexOperands];
+/// The bounds of every index tensor of `ai` (a local array, no allocation: at
+/// most kMaxIndexOperands, checked earlier). Returns how many.
+size_t advanced_bounds(const Tensor& self, const AdvancedIndex& ai, IndexBound* bounds) {
   const size_t count = std::min<size_t>(ai.index_tensors.size(), kernels::kMaxIndexOperands);
   const Shape& sizes = self.sizes();
-  IndexBound bounds[kernels::kMaxIndexOperands];
   for (size_t k = 0; k < count; ++k) {
-    tensors[k] = &ai.index_tensors[k];
     const int64_t dim = ai.index_dims[k];
-    bounds[k] = IndexBound{*tensors[k], dim, sizes[static_cast<size_t>(dim)]};
+    bounds[k] = IndexBound{ai.index_tensors[k], dim, sizes[static_cast<size_t>(dim)]};
   }
-  check_index_bounds(bounds, count, /*allow_negative=*/true);
+  return count;
+}
+
+void check_advanced_bounds(const Tensor& self, const AdvancedIndex& ai) {
+  IndexBound bounds[kernels::kMaxIndexOperands];
+  check_index_bounds(bounds, advanced_bounds(self, ai, bounds), /*allow_negative=*/true);
 }
 
 const Tensor& index_put_impl(const Tensor& self, const TensorIndices& indices, const Tensor* values,
@@ -223,7 +226,6 @@ const Tensor& index_put_impl(const Tensor& self, const TensorIndices& indices, c
     ops::assert_no_overlap(self, *values);
   }
   for (const Tensor& t : ai.index_tensors) ops::assert_no_overlap(self, t);
-  check_advanced_bounds(self, ai);
 
   ScatterDesc d = advanced_index_desc(self, ai);
   set_iteration_space(d, dims);
@@ -233,7 +235,8 @@ const Tensor& index_put_impl(const Tensor& self, const TensorIndices& indices, c
     set_scalar(d, *value, self.dtype());
   }
   d.reduce = accumulate ? ScatterReduce::Add : ScatterReduce::Assign;
-  run_scatter_update(d, self.device());
+  IndexBound bounds[kernels::kMaxIndexOperands];
+  run_checked_scatter_update(d, self.device(), bounds, advanced_bounds(self, ai, bounds), /*allow_negative=*/true);
   return self;
 }
 

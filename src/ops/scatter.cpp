@@ -187,6 +187,24 @@ void check_index_bounds(const IndexBound* bounds, size_t count, bool allow_negat
   }
 }
 
+void run_checked_scatter_update(const ScatterDesc& d, const Device& device, const IndexBound* bounds,
+                                size_t count, bool allow_negative) {
+  if (device.is_cpu()) {
+    switch (kernels::cpu::scatter_update_checked(d)) {
+      case kernels::cpu::FusedCheck::Applied:
+        return;
+      case kernels::cpu::FusedCheck::OutOfRange:
+        // Rare: the min/max pass finds the value to report, and throws.
+        check_index_bounds(bounds, count, allow_negative);
+        STRATA_FAIL(Error, "internal: an index was out of range, but the bounds check passed");
+      case kernels::cpu::FusedCheck::NotTaken:
+        break;
+    }
+  }
+  check_index_bounds(bounds, count, allow_negative);
+  run_scatter_update(d, device);
+}
+
 void run_scatter_update(const ScatterDesc& d, const Device& device) {
   if (d.numel == 0) return;
   if (device.is_cpu()) {
@@ -304,9 +322,11 @@ ScatterDesc scatter_desc(const Tensor& target, int64_t dim, const Tensor& index,
 }
 
 /// Checks shared by scatter_, scatter_add_ and scatter_reduce_. Returns the
-/// wrapped dim, or nullopt when the index is empty (a no-op).
+/// wrapped dim, or nullopt when the index is empty (a no-op). The index values
+/// are validated here unless `defer_bounds` (the caller then runs
+/// run_checked_scatter_update).
 std::optional<int64_t> check_scatter(const char* name, const Tensor& self, int64_t dim, const Tensor& index,
-                                     const Tensor* src) {
+                                     const Tensor* src, bool defer_bounds = false) {
   dim = wrap_dim(dim, self.dim());
   STRATA_CHECK(index.dtype() == kInt64, DTypeError, "{}(): Expected dtype int64 for index", name);
   if (src != nullptr) {
@@ -320,17 +340,18 @@ std::optional<int64_t> check_scatter(const char* name, const Tensor& self, int64
   ops::assert_no_overlap(self, index);
   if (src != nullptr) ops::assert_no_overlap(self, *src);
   if (index.numel() == 0) return std::nullopt;
-  check_index_bounds({IndexBound{index, dim, sizes_1d(self)[dim]}}, /*allow_negative=*/false);
+  if (!defer_bounds) check_index_bounds({IndexBound{index, dim, sizes_1d(self)[dim]}}, /*allow_negative=*/false);
   return dim;
 }
 
 const Tensor& scatter_impl(const char* name, const Tensor& self, int64_t dim, const Tensor& index,
                            const Tensor* src, const Scalar* value, ScatterReduce reduce) {
-  const std::optional<int64_t> checked = check_scatter(name, self, dim, index, src);
+  const std::optional<int64_t> checked = check_scatter(name, self, dim, index, src, /*defer_bounds=*/true);
   if (!checked) return self;
   ScatterDesc d = scatter_desc(self, *checked, index, src, value);
   d.reduce = reduce;
-  run_scatter_update(d, self.device());
+  const IndexBound bound{index, *checked, sizes_1d(self)[static_cast<size_t>(*checked)]};
+  run_checked_scatter_update(d, self.device(), &bound, 1, /*allow_negative=*/false);
   return self;
 }
 

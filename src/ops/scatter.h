@@ -57,6 +57,12 @@ void check_index_bounds(const std::vector<IndexBound>& bounds, bool allow_negati
 /// The same over `count` bounds (no allocation; the tiny calls are dominated by it).
 void check_index_bounds(const IndexBound* bounds, size_t count, bool allow_negative);
 
+/// check_index_bounds(bounds, count, allow_negative) then run_scatter_update(d),
+/// except where the CPU kernel checks every index in the pass that applies
+/// them (kernels::cpu::scatter_update_checked): then an out-of-range index still
+/// throws the same IndexError, and self is still untouched.
+void run_checked_scatter_update(const kernels::ScatterDesc& d, const Device& device, const IndexBound* bounds,
+                                size_t count, bool allow_negative);
 /// Runs the scatter-mode kernel on `device` (the CUDA sorted path under
 /// set_deterministic(true)).
 void run_scatter_update(const kernels::ScatterDesc& d, const Device& device);

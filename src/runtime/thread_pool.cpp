@@ -3,6 +3,7 @@
 // inline instead of waiting, so that nothing can deadlock.
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -57,7 +58,10 @@ class ThreadPool {
       ++generation_;
     }
     wake_.notify_all();
-    work_on(job);
+    work_on(job, 0);
+    // Workers usually finish within microseconds of the caller: spin briefly
+    // before sleeping, a futex wake-up costs tens of microseconds.
+    spin_until([&] { return job.done_hint.load(std::memory_order_acquire); });
     {
       std::unique_lock<std::mutex> lock(mutex_);
       done_.wait(lock, [&] { return job.finished == job.chunks && job.active_workers == 0; });
@@ -74,10 +78,37 @@ class ThreadPool {
     int chunks = 0;
     const std::function<void(int64_t, int64_t)>* fn = nullptr;
     std::atomic<int> next{0};
+    std::atomic<uint64_t> claimed{0};  // chunk c taken: bit c (chunks <= 64)
     int finished = 0;        // guarded by mutex_
     int active_workers = 0;  // guarded by mutex_
     std::exception_ptr error;
+    /// Set (under mutex_) once finished == chunks and active_workers == 0: lets
+    /// the caller spin without the lock; the predicate is rechecked under it.
+    std::atomic<bool> done_hint{false};
   };
+
+  /// How long a thread polls before blocking: long enough to bridge the gap
+  /// between back-to-back parallel regions (as OpenMP runtimes do), short
+  /// enough not to hold a core when the pool goes idle.
+  static constexpr auto kSpin = std::chrono::microseconds(200);
+
+  template <typename Pred>
+  static void spin_until(Pred ready) {
+    const auto deadline = std::chrono::steady_clock::now() + kSpin;
+    for (int i = 1; !ready(); ++i) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+      if (i % 64 == 0 && std::chrono::steady_clock::now() > deadline) return;
+    }
+  }
+
+  void mark_done_if_complete(Job& job) {  // mutex_ held
+    if (job.finished == job.chunks && job.active_workers == 0) {
+      job.done_hint.store(true, std::memory_order_release);
+      done_.notify_all();
+    }
+  }
 
   ThreadPool() {
     const unsigned hw = std::thread::hardware_concurrency();
@@ -98,13 +129,13 @@ class ThreadPool {
 
   // Chunk c covers [begin + c*range/chunks, begin + (c+1)*range/chunks): the split
   // depends only on the range and the chunk count.
-  void work_on(Job& job) {
+  void work_on(Job& job, int self) {
     const bool was = tls_in_parallel_region;
     tls_in_parallel_region = true;
     const int64_t range = job.end - job.begin;
     int done = 0;
     std::exception_ptr error;
-    for (int c = job.next.fetch_add(1); c < job.chunks; c = job.next.fetch_add(1)) {
+    const auto run_chunk = [&](int c) {
       const int64_t lo = job.begin + range * c / job.chunks;
       const int64_t hi = job.begin + range * (c + 1) / job.chunks;
       try {
@@ -113,46 +144,73 @@ class ThreadPool {
         if (!error) error = std::current_exception();
       }
       ++done;
+    };
+    // Thread t first takes chunk t (the caller is thread 0): back-to-back calls
+    // over the same data find their chunk in the same core's cache. Then any
+    // chunk nobody has claimed yet (a worker slow to wake).
+    if (job.chunks <= 64) {
+      const auto claim = [&](int c) {
+        const uint64_t bit = uint64_t{1} << c;
+        return (job.claimed.fetch_or(bit) & bit) == 0;
+      };
+      if (self < job.chunks && claim(self)) run_chunk(self);
+      for (int c = 0; c < job.chunks; ++c) {
+        if ((job.claimed.load(std::memory_order_relaxed) >> c & 1) == 0 && claim(c)) run_chunk(c);
+      }
+    } else {
+      for (int c = job.next.fetch_add(1); c < job.chunks; c = job.next.fetch_add(1)) run_chunk(c);
     }
     tls_in_parallel_region = was;
     std::lock_guard<std::mutex> lock(mutex_);
     job.finished += done;
     if (error && !job.error) job.error = error;
-    if (job.finished == job.chunks) done_.notify_all();
+    mark_done_if_complete(job);
   }
 
-  void worker_loop() {
+  void worker_loop(int self) {
     uint64_t seen = 0;
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
+      if (!stopping_ && generation_.load(std::memory_order_relaxed) == seen) {
+        lock.unlock();
+        spin_until([&] {
+          return stopping_flag_.load(std::memory_order_relaxed) || generation_.load(std::memory_order_relaxed) != seen;
+        });
+        lock.lock();
+      }
       wake_.wait(lock, [&] { return stopping_ || (job_ != nullptr && generation_ != seen); });
       if (stopping_) return;
       seen = generation_;
       Job* job = job_;
       ++job->active_workers;
       lock.unlock();
-      work_on(*job);
+      work_on(*job, self);
       lock.lock();
       --job->active_workers;
-      if (job->active_workers == 0) done_.notify_all();
+      mark_done_if_complete(*job);
     }
   }
 
   void start_workers(int count) {
     if (static_cast<int>(workers_.size()) >= count) return;
-    while (static_cast<int>(workers_.size()) < count) workers_.emplace_back([this] { worker_loop(); });
+    while (static_cast<int>(workers_.size()) < count) {
+      const int self = static_cast<int>(workers_.size()) + 1;
+      workers_.emplace_back([this, self] { worker_loop(self); });
+    }
   }
 
   void stop_workers() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stopping_ = true;
+      stopping_flag_.store(true);
     }
     wake_.notify_all();
     for (auto& w : workers_) w.join();
     workers_.clear();
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = false;
+    stopping_flag_.store(false);
   }
 
   std::atomic<int> num_threads_{1};
@@ -162,8 +220,9 @@ class ThreadPool {
   std::condition_variable done_;
   std::vector<std::thread> workers_;
   Job* job_ = nullptr;
-  uint64_t generation_ = 0;
-  bool stopping_ = false;
+  std::atomic<uint64_t> generation_{0};  // written under mutex_; polled without it
+  bool stopping_ = false;                // guarded by mutex_
+  std::atomic<bool> stopping_flag_{false};  // its lock-free mirror, for the spin
 };
 
 }  // namespace

@@ -270,6 +270,33 @@ TEST_P(IndexTest, InPlaceKeepsStorageAndDataPointer) {
   EXPECT_TRUE(self.storage() == storage);
 }
 
+TEST_P(IndexTest, ManyAccumulationsIntoASmallMatrixMatchTheReference) {
+  // Enough (row, col) pairs per element for the CPU's partial-sum route, with
+  // negative indices wrapping; small integers, so every dtype sums exactly.
+  std::mt19937 rng(41);
+  const int64_t n = (int64_t{1} << 17) + 5;
+  for (DType dtype : {kInt32, kFloat32, kFloat64}) {
+    std::vector<int64_t> r = random_index({n}, 12, Device(DeviceType::CPU), rng).to_vector<int64_t>();
+    std::vector<int64_t> c = random_index({n}, 40, Device(DeviceType::CPU), rng).to_vector<int64_t>();
+    for (size_t i = 0; i < r.size(); i += 3) r[i] -= 12;  // [-12, 0) on every third
+    for (size_t i = 1; i < c.size(); i += 5) c[i] -= 40;  // [-40, 0) on every fifth
+    Tensor rows = from_vector<int64_t>(r, {n}, opts(kInt64));
+    Tensor cols = from_vector<int64_t>(c, {n}, opts(kInt64));
+    Tensor values = random_values({n}, dtype, dev(), rng);
+    Tensor base = random_values({12, 40}, dtype, dev(), rng);
+    const auto expected = reference_put_2d(host_values(base), 40, host_values(rows), host_values(cols), 12,
+                                           host_values(values), true, dtype);
+    EXPECT_EQ(host_values(base.index_put({rows, cols}, values, true)), expected) << dtype;
+    // A bad pair late in the list: IndexError, nothing written.
+    r[static_cast<size_t>(n - 2)] = 12;
+    Tensor bad_rows = from_vector<int64_t>(r, {n}, opts(kInt64));
+    const auto before = host_bytes(base);
+    EXPECT_EQ(error_message<IndexError>([&] { base.index_put_({bad_rows, cols}, values, true); }),
+              "index 12 is out of bounds for dimension 0 with size 12");
+    EXPECT_EQ(host_bytes(base), before) << dtype;
+  }
+}
+
 TEST_P(IndexTest, DeterministicAccumulateGivesIdenticalBitsRunAfterRun) {
   set_deterministic(true);
   std::mt19937 rng(29);

@@ -407,6 +407,79 @@ TEST_P(ScatterTest, ResultsDoNotDependOnThreadCount) {
   set_num_threads(threads);
 }
 
+// Many additions into a small target: on the CPU the updates are summed in a
+// fixed number of parts (kernels/cpu/scatter.cpp), each index checked in the
+// pass that applies it. Integer sums are exact; float sums are close to the
+// serial ones and the same bits for any thread count.
+TEST_P(ScatterTest, ManyAdditionsIntoFewSlotsMatchTheReference) {
+  std::mt19937 rng(31);
+  const int64_t n = (int64_t{1} << 17) + 77;  // parts of unequal length
+  const int64_t slots = 997;
+  const int threads = get_num_threads();
+  for (DType dtype : {kInt32, kInt64, kFloat32, kFloat64}) {
+    Tensor index = random_index({n}, slots, dev(), rng);
+    Tensor src = random_values({n}, dtype, dev(), rng);
+    Tensor base = random_values({slots}, dtype, dev(), rng);
+    const auto expected = reference_scatter(host_values(base), {slots}, 0, host_values(index), {n},
+                                            host_values(src), {n}, "sum", true, dtype);
+    Tensor self = base.clone();
+    const void* data = self.data_ptr();
+    self.scatter_add_(0, index, src);
+    EXPECT_EQ(self.data_ptr(), data);
+    EXPECT_EQ(host_values(self), expected) << dtype;  // small integers: exact in every dtype
+    Tensor floats = random_floats({n}, dtype, dev(), rng);
+    const auto reference = reference_scatter(host_values(base), {slots}, 0, host_values(index), {n},
+                                             host_values(floats), {n}, "sum", true, kFloat64);
+    set_num_threads(1);
+    const Tensor one_thread = base.scatter_add(0, index, floats);
+    const auto got = host_values(one_thread);
+    for (size_t i = 0; i < got.size(); ++i) {
+      const double tolerance = dtype == kFloat32 ? 1e-3 : is_floating_point(dtype) ? 1e-9 : 0.0;
+      EXPECT_NEAR(got[i], reference[i], tolerance) << dtype << " slot " << i;
+    }
+    for (int t : {2, 3}) {
+      set_num_threads(t);
+      EXPECT_EQ(host_bytes(base.scatter_add(0, index, floats)), host_bytes(one_thread)) << dtype << " " << t;
+    }
+    set_num_threads(threads);
+  }
+}
+
+TEST_P(ScatterTest, ManyAdditionsLeaveUntouchedSlotsBitForBit) {
+  // Slots no index reaches keep their bits, -0.0 included.
+  std::mt19937 rng(32);
+  const int64_t n = int64_t{1} << 17;
+  const int64_t slots = 4000;
+  Tensor index = random_index({n}, slots / 2, dev(), rng);  // only the lower half is reached
+  Tensor src = random_floats({n}, kFloat32, dev(), rng);
+  Tensor self = full({slots}, -0.0, TensorOptions().dtype(kFloat32).device(dev()));
+  self.scatter_add_(0, index, src);
+  const auto bytes = host_bytes(self);
+  const auto negative_zero = host_bytes(full({1}, -0.0, TensorOptions().dtype(kFloat32)));
+  for (int64_t i = slots / 2; i < slots; ++i) {
+    ASSERT_TRUE(std::equal(negative_zero.begin(), negative_zero.end(), bytes.begin() + 4 * i)) << "slot " << i;
+  }
+}
+
+TEST_P(ScatterTest, ManyAdditionsWithABadIndexWriteNothing) {
+  std::mt19937 rng(33);
+  const int64_t n = int64_t{1} << 17;
+  const int64_t slots = 1000;
+  Tensor src = random_floats({n}, kFloat32, dev(), rng);
+  Tensor self = random_floats({slots}, kFloat32, dev(), rng);
+  const auto before = host_bytes(self);
+  for (int64_t bad : {int64_t{1000}, int64_t{-1}, int64_t{1} << 40}) {
+    for (int64_t at : {int64_t{0}, n / 2 + 3, n - 1}) {  // first part, a middle block, the very last update
+      std::vector<int64_t> values = random_index({n}, slots, Device(DeviceType::CPU), rng).to_vector<int64_t>();
+      values[static_cast<size_t>(at)] = bad;
+      Tensor index = from_vector<int64_t>(values, {n}, TensorOptions().dtype(kInt64).device(dev()));
+      EXPECT_EQ(error_message<IndexError>([&] { self.scatter_add_(0, index, src); }),
+                "index " + std::to_string(bad) + " is out of bounds for dimension 0 with size " + std::to_string(slots));
+      EXPECT_EQ(host_bytes(self), before) << bad << " at " << at;
+    }
+  }
+}
+
 TEST_P(ScatterTest, CudaEqualsCpu) {
   if (GetParam() != "cuda") GTEST_SKIP() << "compares the CUDA result with the CPU one";
   std::mt19937 rng(13);
