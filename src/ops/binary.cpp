@@ -167,12 +167,10 @@ bool make_dense_desc(kernels::ElementwiseDesc& it, const Tensor& out, const Tens
 // when the second input is the Scalar `b_scalar`.
 void launch_add(const char* op_name, const Tensor& out, const Tensor& a, const Tensor* b, const Scalar* b_scalar,
                 DType compute, const Scalar& alpha, const Device& device) {
-  // Uninitialized storage: value-initializing the descriptor zero-fills about
-  // 0.7 KB, a visible share of a 3x3 add. AddDesc is an aggregate (an
-  // implicit-lifetime type), and every field a kernel reads is set below: the
-  // dense path sets dimension 0 only, and kernels read only ndim dimensions.
-  alignas(kernels::AddDesc) unsigned char desc_storage[sizeof(kernels::AddDesc)];
-  kernels::AddDesc& desc = *std::launder(reinterpret_cast<kernels::AddDesc*>(desc_storage));
+  // Every field a kernel reads is set below: the dense path sets dimension 0
+  // only, build_elementwise_desc dimensions [0, ndim).
+  kernels::UninitializedDesc<kernels::AddDesc> storage;
+  kernels::AddDesc& desc = storage.get();
   desc.compute_dtype = compute;
   desc.scalar_input = 0;
   desc.scalar = {};
@@ -195,7 +193,7 @@ void launch_add(const char* op_name, const Tensor& out, const Tensor& a, const T
     } else {
       inputs[1].dtype = compute;  // a 0-dim operand: stride 0 everywhere; its value travels in the desc
     }
-    desc.iter = make_elementwise_desc(operand_of(out), std::span<const StridedOperand>(inputs, 2), op_name);
+    build_elementwise_desc(desc.iter, operand_of(out), std::span<const StridedOperand>(inputs, 2), op_name);
   }
   if (desc.iter.numel == 0) return;
   if (desc.scalar_input != 0) {

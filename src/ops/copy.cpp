@@ -23,7 +23,10 @@ namespace {
 
 // self and src on the same device: one elementwise pass.
 void copy_same_device(const Tensor& self, const Tensor& src) {
-  const kernels::ElementwiseDesc desc = ops::make_elementwise_desc(self, {src}, "copy_");
+  kernels::UninitializedDesc<kernels::ElementwiseDesc> storage;
+  kernels::ElementwiseDesc& desc = storage.get();
+  const ops::StridedOperand input = ops::operand_of(src);
+  ops::build_elementwise_desc(desc, ops::operand_of(self), {&input, 1}, "copy_");
   if (desc.numel == 0) return;
   const Device device = self.device();
   if (device.is_cpu()) {

@@ -63,5 +63,11 @@ STRATA_API kernels::ElementwiseDesc make_elementwise_desc(const StridedOperand& 
                                                           std::string_view op_name = {});
 STRATA_API kernels::ElementwiseDesc make_elementwise_desc(const Tensor& out, std::initializer_list<Tensor> inputs,
                                                           std::string_view op_name = {});
+/// make_elementwise_desc into `desc`, which may be uninitialized storage (see
+/// kernels::UninitializedDesc): sets ndim, numel, num_operands, sizes and each
+/// operand's data, dtype and strides for dimensions [0, ndim) only, all a
+/// kernel reads. Spares the per-call zeroing of the whole descriptor.
+STRATA_API void build_elementwise_desc(kernels::ElementwiseDesc& desc, const StridedOperand& out,
+                                       std::span<const StridedOperand> inputs, std::string_view op_name = {});
 
 }  // namespace strata::ops

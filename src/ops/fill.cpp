@@ -26,7 +26,9 @@ namespace {
 // Overlapping self (an expanded tensor) is fine: fill is idempotent.
 void fill_with_element(const Tensor& self, const void* value) {
   const ops::StridedOperand out = ops::operand_of(self);
-  const kernels::ElementwiseDesc desc = ops::make_elementwise_desc(out, {}, "fill_");
+  kernels::UninitializedDesc<kernels::ElementwiseDesc> storage;
+  kernels::ElementwiseDesc& desc = storage.get();
+  ops::build_elementwise_desc(desc, out, {}, "fill_");
   if (desc.numel == 0) return;
   const Device device = self.device();
   if (device.is_cpu()) {
