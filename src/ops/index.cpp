@@ -6,6 +6,7 @@
 #include "src/ops/index.h"
 
 #include <algorithm>
+#include <span>
 
 #include "kernels/common/scatter_kernels.h"
 #include "src/core/check.h"
@@ -50,7 +51,20 @@ std::vector<Tensor> mask_coordinates(const Tensor& mask, const Device& device) {
 
 AdvancedIndex make_advanced_index(const Tensor& self, const TensorIndices& indices) {
   const int64_t ndim = self.dim();
-  std::vector<std::optional<Tensor>> per_dim(static_cast<size_t>(std::max<int64_t>(ndim, 0)));
+  // Borrowed pointers (no copies, no reference-count traffic); tensors made
+  // here (mask coordinates, indices moved to self's device) live in `made`.
+  constexpr size_t kInline = 16;  // ranks up to this need no allocation here
+  const size_t rank = static_cast<size_t>(std::max<int64_t>(ndim, 0));
+  const Tensor* inline_per_dim[kInline] = {};
+  std::vector<const Tensor*> heap_per_dim(rank > kInline ? rank : 0, nullptr);
+  const std::span<const Tensor*> per_dim = rank > kInline ? std::span<const Tensor*>(heap_per_dim)
+                                                          : std::span<const Tensor*>(inline_per_dim, rank);
+  std::vector<Tensor> made;  // reserved before the first push: the pointers above stay valid
+  const auto keep = [&](Tensor t) {
+    if (made.capacity() == 0) made.reserve(rank);
+    made.push_back(std::move(t));
+    return &made.back();
+  };
   int64_t position = 0;
   const auto too_many = [&](int64_t got) {
     STRATA_FAIL(IndexError, "too many indices for tensor of dimension {} (got {})", ndim, got);
@@ -71,7 +85,7 @@ AdvancedIndex make_advanced_index(const Tensor& self, const TensorIndices& indic
                      shape_str(t.sizes()), j, shape_str(self.sizes()), position + j);
       }
       std::vector<Tensor> coords = mask_coordinates(t, self.device());
-      for (int64_t j = 0; j < t.dim(); ++j) per_dim[static_cast<size_t>(position + j)] = coords[static_cast<size_t>(j)];
+      for (int64_t j = 0; j < t.dim(); ++j) per_dim[static_cast<size_t>(position + j)] = keep(coords[static_cast<size_t>(j)]);
       position += t.dim();
     } else {
       STRATA_CHECK(t.dtype() == kInt64 || t.dtype() == kInt32, IndexError,
@@ -81,9 +95,9 @@ AdvancedIndex make_advanced_index(const Tensor& self, const TensorIndices& indic
         STRATA_CHECK(t.is_cpu(), DeviceError,
                      "indices should be either on cpu or on the same device as the indexed tensor ({}), got {}",
                      self.device().str(), t.device().str());
-        per_dim[static_cast<size_t>(position)] = t.to(self.device());
+        per_dim[static_cast<size_t>(position)] = keep(t.to(self.device()));
       } else {
-        per_dim[static_cast<size_t>(position)] = t;
+        per_dim[static_cast<size_t>(position)] = &t;
       }
       ++position;
     }
@@ -91,8 +105,10 @@ AdvancedIndex make_advanced_index(const Tensor& self, const TensorIndices& indic
   if (position > ndim) too_many(position);
 
   AdvancedIndex ai;
+  ai.index_tensors.reserve(indices.size());
+  ai.index_dims.reserve(indices.size());
   for (int64_t d = 0; d < ndim; ++d) {
-    if (per_dim[static_cast<size_t>(d)]) {
+    if (per_dim[static_cast<size_t>(d)] != nullptr) {
       ai.index_tensors.push_back(*per_dim[static_cast<size_t>(d)]);
       ai.index_dims.push_back(d);
     }
@@ -105,6 +121,11 @@ AdvancedIndex make_advanced_index(const Tensor& self, const TensorIndices& indic
   Shape broadcast;
   for (const Tensor& t : ai.index_tensors) {
     const Shape& s = t.sizes();
+    if (s == broadcast) continue;  // the usual case: equal shapes, nothing to merge
+    if (broadcast.empty() && &t == &ai.index_tensors.front()) {
+      broadcast = s;
+      continue;
+    }
     Shape merged(std::max(broadcast.size(), s.size()), 1);
     bool ok = true;
     for (size_t i = 0; i < merged.size(); ++i) {
@@ -124,17 +145,20 @@ AdvancedIndex make_advanced_index(const Tensor& self, const TensorIndices& indic
 
   const int64_t element = static_cast<int64_t>(self.element_size());
   const size_t num_indices = ai.index_tensors.size();
-  std::vector<IterDim> index_part(broadcast.size());
-  for (size_t b = 0; b < broadcast.size(); ++b) {
-    index_part[b].size = broadcast[b];
-    for (size_t k = 0; k < num_indices; ++k) {
-      const Tensor& t = ai.index_tensors[k];
-      const int64_t offset = static_cast<int64_t>(broadcast.size()) - t.dim();
-      const int64_t j = static_cast<int64_t>(b) - offset;
-      if (j < 0 || t.size(j) == 1) continue;
-      index_part[b].index_strides[k] = t.stride(j) * static_cast<int64_t>(t.element_size());
+  // The broadcast index dimensions, as IterDims (appended where they go).
+  const auto append_index_part = [&] {
+    for (size_t b = 0; b < broadcast.size(); ++b) {
+      IterDim& dim = ai.dims.emplace_back();
+      dim.size = broadcast[b];
+      for (size_t k = 0; k < num_indices; ++k) {
+        const Tensor& t = ai.index_tensors[k];
+        const int64_t offset = static_cast<int64_t>(broadcast.size()) - t.dim();
+        const int64_t j = static_cast<int64_t>(b) - offset;
+        if (j < 0 || t.size(j) == 1) continue;
+        dim.index_strides[k] = t.stride(j) * static_cast<int64_t>(t.element_size());
+      }
     }
-  }
+  };
   const auto slice_dim = [&](int64_t d) {
     IterDim dim;
     dim.size = self.size(d);
@@ -143,18 +167,20 @@ AdvancedIndex make_advanced_index(const Tensor& self, const TensorIndices& indic
   };
   const bool adjacent = num_indices == 0 ||
                         ai.index_dims.back() - ai.index_dims.front() + 1 == static_cast<int64_t>(num_indices);
+  ai.dims.reserve(static_cast<size_t>(ndim) + broadcast.size());
   if (adjacent) {
     const int64_t first = num_indices == 0 ? ndim : ai.index_dims.front();
     const int64_t last = num_indices == 0 ? ndim - 1 : ai.index_dims.back();
     for (int64_t d = 0; d < first; ++d) ai.dims.push_back(slice_dim(d));
-    ai.dims.insert(ai.dims.end(), index_part.begin(), index_part.end());
+    append_index_part();
     for (int64_t d = last + 1; d < ndim; ++d) ai.dims.push_back(slice_dim(d));
   } else {
-    ai.dims = index_part;
+    append_index_part();
     for (int64_t d = 0; d < ndim; ++d) {
-      if (!per_dim[static_cast<size_t>(d)]) ai.dims.push_back(slice_dim(d));
+      if (per_dim[static_cast<size_t>(d)] == nullptr) ai.dims.push_back(slice_dim(d));
     }
   }
+  ai.result_shape.reserve(ai.dims.size());
   for (const IterDim& d : ai.dims) ai.result_shape.push_back(d.size);
   return ai;
 }
@@ -186,7 +212,7 @@ size_t advanced_bounds(const Tensor& self, const AdvancedIndex& ai, IndexBound* 
   const Shape& sizes = self.sizes();
   for (size_t k = 0; k < count; ++k) {
     const int64_t dim = ai.index_dims[k];
-    bounds[k] = IndexBound{ai.index_tensors[k], dim, sizes[static_cast<size_t>(dim)]};
+    bounds[k] = IndexBound{&ai.index_tensors[k], dim, sizes[static_cast<size_t>(dim)]};
   }
   return count;
 }
@@ -206,7 +232,7 @@ const Tensor& index_put_impl(const Tensor& self, const TensorIndices& indices, c
     check_same_device(self, *values);
   }
   AdvancedIndex ai = make_advanced_index(self, indices);
-  std::vector<IterDim> dims = ai.dims;
+  std::vector<IterDim>& dims = ai.dims;  // ai is ours: the values' strides go straight in
   if (values != nullptr) {
     const Shape& vs = values->sizes();
     const Shape& rs = ai.result_shape;

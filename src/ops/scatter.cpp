@@ -44,44 +44,46 @@ void check_same_device(const Tensor& a, const Tensor& b) {
                a.device().str(), b.device().str());
 }
 
-void set_iteration_space(ScatterDesc& d, const std::vector<IterDim>& dims) {
+void set_iteration_space(ScatterDesc& d, std::span<const IterDim> dims) {
   int64_t numel = 1;
-  std::vector<IterDim> inner_first;
-  inner_first.reserve(dims.size());
-  for (auto it = dims.rbegin(); it != dims.rend(); ++it) {
-    numel *= it->size;
-    if (it->size != 1) inner_first.push_back(*it);
-  }
+  for (const IterDim& dim : dims) numel *= dim.size;
   d.numel = numel;
   d.ndim = 1;
   d.sizes[0] = numel == 0 ? 0 : 1;
-  if (numel == 0 || inner_first.empty()) return;
-  const auto mergeable = [&](const IterDim& inner, const IterDim& outer) {
-    if (outer.indexed_stride != inner.indexed_stride * inner.size) return false;
-    if (outer.direct_stride != inner.direct_stride * inner.size) return false;
-    for (int k = 0; k < d.num_indices; ++k) {
-      if (outer.index_strides[k] != inner.index_strides[k] * inner.size) return false;
+  d.indexed_strides[0] = 0;
+  d.direct_strides[0] = 0;
+  for (int k = 0; k < d.num_indices; ++k) d.indices[k].byte_strides[0] = 0;
+  if (numel == 0) return;
+  // Innermost first, size-1 dimensions dropped, each merged into the one below
+  // it when that is contiguous for every operand; written straight into d (no
+  // temporaries: this runs on every call, however small).
+  int count = 0;  // dimensions after merging (may pass kMaxDims: then only counted)
+  for (auto it = dims.rbegin(); it != dims.rend(); ++it) {
+    const IterDim& dim = *it;
+    if (dim.size == 1) continue;
+    if (count > 0 && count <= kernels::kMaxDims) {
+      const int last = count - 1;
+      bool mergeable = dim.indexed_stride == d.indexed_strides[last] * d.sizes[last] &&
+                       dim.direct_stride == d.direct_strides[last] * d.sizes[last];
+      for (int k = 0; mergeable && k < d.num_indices; ++k) {
+        mergeable = dim.index_strides[k] == d.indices[k].byte_strides[last] * d.sizes[last];
+      }
+      if (mergeable) {
+        d.sizes[last] *= dim.size;
+        continue;
+      }
     }
-    return true;
-  };
-  std::vector<IterDim> merged;
-  for (const IterDim& dim : inner_first) {
-    if (!merged.empty() && mergeable(merged.back(), dim)) {
-      merged.back().size *= dim.size;
-    } else {
-      merged.push_back(dim);
+    if (count < kernels::kMaxDims) {
+      d.sizes[count] = dim.size;
+      d.indexed_strides[count] = dim.indexed_stride;
+      d.direct_strides[count] = dim.direct_stride;
+      for (int k = 0; k < d.num_indices; ++k) d.indices[k].byte_strides[count] = dim.index_strides[k];
     }
+    ++count;
   }
-  STRATA_CHECK(merged.size() <= static_cast<size_t>(kernels::kMaxDims), NotSupportedError,
-               "indexing ops support at most {} dimensions after merging, got {}", kernels::kMaxDims,
-               merged.size());
-  d.ndim = static_cast<int>(merged.size());
-  for (int i = 0; i < d.ndim; ++i) {
-    d.sizes[i] = merged[i].size;
-    d.indexed_strides[i] = merged[i].indexed_stride;
-    d.direct_strides[i] = merged[i].direct_stride;
-    for (int k = 0; k < d.num_indices; ++k) d.indices[k].byte_strides[i] = merged[i].index_strides[k];
-  }
+  STRATA_CHECK(count <= kernels::kMaxDims, NotSupportedError,
+               "indexing ops support at most {} dimensions after merging, got {}", kernels::kMaxDims, count);
+  d.ndim = std::max(count, 1);
 }
 
 namespace {
@@ -148,11 +150,32 @@ IndexTensorDesc index_tensor_desc(const Tensor& index) {
   return desc;
 }
 
-void check_index_bounds(const std::vector<IndexBound>& bounds, bool allow_negative) {
-  check_index_bounds(bounds.data(), bounds.size(), allow_negative);
+
+namespace {
+
+void throw_if_out_of_range(const IndexBound& b, const IndexRange& range, bool allow_negative) {
+  const int64_t lowest = allow_negative ? -b.size : 0;
+  const int64_t bad = range.max >= b.size ? range.max : range.min < lowest ? range.min : 0;
+  STRATA_CHECK(range.max < b.size && range.min >= lowest, IndexError,
+               "index {} is out of bounds for dimension {} with size {}", bad, b.dim, b.size);
 }
 
+}  // namespace
+
 void check_index_bounds(const IndexBound* bounds, size_t count, bool allow_negative) {
+  if (count > 0 && bounds[0].index->is_cpu()) {
+    // One tensor at a time on the host: no batch to gather for a read-back.
+    for (size_t i = 0; i < count; ++i) {
+      const IndexBound& b = bounds[i];
+      if (b.index->numel() == 0) continue;
+      STRATA_CHECK(b.size > 0, IndexError, "index is out of bounds for dimension with size 0");
+      const IndexTensorDesc desc = index_tensor_desc(*b.index);
+      IndexRange range;
+      kernels::cpu::index_min_max(&desc, 1, &range);
+      throw_if_out_of_range(b, range, allow_negative);
+    }
+    return;
+  }
   constexpr int kMax = kernels::kMaxIndexOperands;
   for (size_t first = 0; first < count; first += kMax) {
     IndexTensorDesc descs[kMax];
@@ -161,13 +184,13 @@ void check_index_bounds(const IndexBound* bounds, size_t count, bool allow_negat
     int n = 0;
     for (size_t i = first; i < std::min(count, first + kMax); ++i) {
       const IndexBound& b = bounds[i];
-      if (b.index.numel() == 0) continue;
+      if (b.index->numel() == 0) continue;
       STRATA_CHECK(b.size > 0, IndexError, "index is out of bounds for dimension with size 0");
-      descs[n] = index_tensor_desc(b.index);
+      descs[n] = index_tensor_desc(*b.index);
       checked[n++] = &b;
     }
     if (n == 0) continue;
-    const Device device = checked[0]->index.device();
+    const Device device = checked[0]->index->device();
     if (device.is_cpu()) {
       kernels::cpu::index_min_max(descs, n, ranges);
     } else {
@@ -177,13 +200,7 @@ void check_index_bounds(const IndexBound* bounds, size_t count, bool allow_negat
       STRATA_FAIL(DeviceError, "strata was built without CUDA; cannot index a tensor on {}", device.str());
 #endif
     }
-    for (int i = 0; i < n; ++i) {
-      const IndexBound& b = *checked[i];
-      const int64_t lowest = allow_negative ? -b.size : 0;
-      const int64_t bad = ranges[i].max >= b.size ? ranges[i].max : ranges[i].min < lowest ? ranges[i].min : 0;
-      STRATA_CHECK(ranges[i].max < b.size && ranges[i].min >= lowest, IndexError,
-                   "index {} is out of bounds for dimension {} with size {}", bad, b.dim, b.size);
-    }
+    for (int i = 0; i < n; ++i) throw_if_out_of_range(*checked[i], ranges[i], allow_negative);
   }
 }
 
@@ -340,7 +357,10 @@ std::optional<int64_t> check_scatter(const char* name, const Tensor& self, int64
   ops::assert_no_overlap(self, index);
   if (src != nullptr) ops::assert_no_overlap(self, *src);
   if (index.numel() == 0) return std::nullopt;
-  if (!defer_bounds) check_index_bounds({IndexBound{index, dim, sizes_1d(self)[dim]}}, /*allow_negative=*/false);
+  if (!defer_bounds) {
+    const IndexBound bound{&index, dim, sizes_1d(self)[static_cast<size_t>(dim)]};
+    check_index_bounds(&bound, 1, /*allow_negative=*/false);
+  }
   return dim;
 }
 
@@ -350,7 +370,7 @@ const Tensor& scatter_impl(const char* name, const Tensor& self, int64_t dim, co
   if (!checked) return self;
   ScatterDesc d = scatter_desc(self, *checked, index, src, value);
   d.reduce = reduce;
-  const IndexBound bound{index, *checked, sizes_1d(self)[static_cast<size_t>(*checked)]};
+  const IndexBound bound{&index, *checked, sizes_1d(self)[static_cast<size_t>(*checked)]};
   run_checked_scatter_update(d, self.device(), &bound, 1, /*allow_negative=*/false);
   return self;
 }
@@ -465,7 +485,8 @@ Tensor Tensor::gather(int64_t dim, const Tensor& index) const {
   }
   Tensor out = empty(index.sizes(), TensorOptions().dtype(dtype()).device(device()));
   if (index.numel() == 0) return out;
-  check_index_bounds({IndexBound{index, dim, self_sizes[dim]}}, /*allow_negative=*/false);
+  const IndexBound bound{&index, dim, self_sizes[static_cast<size_t>(dim)]};
+  check_index_bounds(&bound, 1, /*allow_negative=*/false);
   ScatterDesc d = scatter_desc(*this, dim, index, &out, nullptr);
   run_gather(d, device());
   return out;
@@ -509,7 +530,8 @@ const Tensor& Tensor::index_add_(int64_t dim, const Tensor& index, const Tensor&
   ops::assert_no_overlap(*this, index);
   ops::assert_no_overlap(*this, source);
   if (index.numel() == 0) return *this;
-  check_index_bounds({IndexBound{index, dim, self_sizes[dim]}}, /*allow_negative=*/false);
+  const IndexBound bound{&index, dim, self_sizes[static_cast<size_t>(dim)]};
+  check_index_bounds(&bound, 1, /*allow_negative=*/false);
 
   ScatterDesc d;
   set_indexed(d, *this);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -34,7 +35,7 @@ struct IterDim {
 /// Fills d.ndim/sizes/strides/numel from `dims` (outermost first): drops size-1
 /// dimensions, reverses to innermost-first and merges dimensions that are
 /// contiguous for every operand.
-void set_iteration_space(kernels::ScatterDesc& d, const std::vector<IterDim>& dims);
+void set_iteration_space(kernels::ScatterDesc& d, std::span<const IterDim> dims);
 
 /// Sets d.indexed, extent and overlap flag from the tensor addressed through
 /// the indices.
@@ -46,14 +47,13 @@ kernels::IndexTensorDesc index_tensor_desc(const Tensor& index);
 /// One index tensor to validate: values must lie in [0, size) (or [-size, size)
 /// when negative values wrap).
 struct IndexBound {
-  Tensor index;
+  const Tensor* index = nullptr;  // borrowed: lives through the call
   int64_t dim = 0;
   int64_t size = 0;
 };
 /// Runs the min/max pass on the index tensors' device (one read-back on a GPU)
 /// and throws IndexError "index 7 is out of bounds for dimension 0 with size 5"
 /// for the first tensor holding a bad value. Nothing has been written yet.
-void check_index_bounds(const std::vector<IndexBound>& bounds, bool allow_negative);
 /// The same over `count` bounds (no allocation; the tiny calls are dominated by it).
 void check_index_bounds(const IndexBound* bounds, size_t count, bool allow_negative);
 
