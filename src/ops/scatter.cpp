@@ -169,9 +169,21 @@ void check_index_bounds(const IndexBound* bounds, size_t count, bool allow_negat
       const IndexBound& b = bounds[i];
       if (b.index->numel() == 0) continue;
       STRATA_CHECK(b.size > 0, IndexError, "index is out of bounds for dimension with size 0");
-      const IndexTensorDesc desc = index_tensor_desc(*b.index);
       IndexRange range;
-      kernels::cpu::index_min_max(&desc, 1, &range);
+      const Tensor& t = *b.index;
+      if (t.numel() <= 64 && t.dtype() == kInt64 && t.dim() <= 1) {
+        // A handful of values (the seed's t[rows, cols] = v): read them here.
+        const auto* v = static_cast<const int64_t*>(t.data_ptr());
+        const int64_t step = t.dim() == 0 ? 0 : t.stride(0);
+        range = IndexRange{v[0], v[0]};
+        for (int64_t j = 1; j < t.numel(); ++j) {
+          range.min = std::min(range.min, v[j * step]);
+          range.max = std::max(range.max, v[j * step]);
+        }
+      } else {
+        const IndexTensorDesc desc = index_tensor_desc(*b.index);
+        kernels::cpu::index_min_max(&desc, 1, &range);
+      }
       throw_if_out_of_range(b, range, allow_negative);
     }
     return;
