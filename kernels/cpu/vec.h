@@ -9,6 +9,10 @@
 #include <cstring>
 #include <type_traits>
 
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
+
 namespace strata::kernels::cpu {
 
 inline constexpr int kVecBytes = 32;
@@ -40,11 +44,28 @@ struct Vec {
     return r;
   }
   void store(T* p) const { std::memcpy(p, &v, kVecBytes); }
+  /// A non-temporal store (bypasses the caches, no read-for-ownership of the
+  /// line): `p` must be kVecBytes-aligned. Follow a run of them by
+  /// stream_fence() before other threads read the data.
+  void store_stream(T* p) const {
+#if defined(__AVX__)
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(p), reinterpret_cast<const __m256i&>(v));
+#else
+    store(p);
+#endif
+  }
 
   friend Vec operator+(Vec a, Vec b) { return {a.v + b.v}; }
   friend Vec operator*(Vec a, Vec b) { return {a.v * b.v}; }
   friend Vec operator|(Vec a, Vec b) { return {a.v | b.v}; }
   friend Vec operator&(Vec a, Vec b) { return {a.v & b.v}; }
 };
+
+/// Orders earlier non-temporal stores before later stores.
+inline void stream_fence() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_sfence();
+#endif
+}
 
 }  // namespace strata::kernels::cpu
