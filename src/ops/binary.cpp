@@ -6,6 +6,8 @@
 // or CUDA kernel. Scalars and 0-dim CPU tensors travel to the kernel as values.
 #include "src/ops/binary.h"
 
+#include <algorithm>
+
 #include <new>
 #include <span>
 
@@ -126,6 +128,20 @@ void check_written_shape(const char* op_name, const Tensor& written, const Tenso
   const bool a_matches = a.is_same(written) || a.sizes() == out_sizes;
   const bool b_matches = b == nullptr || b->sizes() == out_sizes;
   if (a_matches && b_matches) return;  // the common case needs no broadcast
+  // Broadcast inputs (x += row): without building the broadcast shape, check
+  // that each dimension of out is the size of one input, the other being 1 or
+  // the same (or absent), and that no input has more dimensions than out.
+  const Shape& as = a.sizes();
+  const Shape* bs = b == nullptr ? nullptr : &b->sizes();
+  bool exact = as.size() <= out_sizes.size() && (bs == nullptr || bs->size() <= out_sizes.size()) &&
+               (as.size() == out_sizes.size() || (bs != nullptr && bs->size() == out_sizes.size()));
+  for (size_t i = 0; exact && i < out_sizes.size(); ++i) {
+    const int64_t o = out_sizes[out_sizes.size() - 1 - i];
+    const int64_t x = i < as.size() ? as[as.size() - 1 - i] : 1;
+    const int64_t y = bs == nullptr ? x : i < bs->size() ? (*bs)[bs->size() - 1 - i] : 1;
+    exact = (x == o && (y == o || y == 1)) || (y == o && x == 1);
+  }
+  if (exact) return;
   const Shape shape = b == nullptr ? a.sizes() : broadcast_shape({a.sizes(), b->sizes()});
   STRATA_CHECK(shape == out_sizes, ShapeError, "{}: output with shape {} doesn't match the broadcast shape {}",
                op_name, detail::shape_str(out_sizes), detail::shape_str(shape));
@@ -134,31 +150,55 @@ void check_written_shape(const char* op_name, const Tensor& written, const Tenso
 // PyTorch's fast setup: when every memory operand is row-major dense with the
 // output's shape, the iteration space is one dimension and no broadcasting,
 // reordering or coalescing is needed. Per-call cost matters for small tensors.
+// Also taken: dense inputs whose shape is a suffix of the output's (x += row,
+// [R, C] + [C]): two dimensions, the inner one shared, the outer one stride 0
+// for the suffix inputs.
 bool make_dense_desc(kernels::ElementwiseDesc& it, const Tensor& out, const Tensor& a, const Tensor* b,
                      int scalar_input) {
   const auto& o = TensorAccess::impl(out);
+  if (o.numel == 0 || !detail::is_contiguous_layout(o.sizes, o.strides)) return false;
   const Tensor* inputs[2] = {&a, b};
+  bool suffix[3] = {false, false, false};
+  int64_t inner = o.numel;  // elements of the inner dimension
   for (int k = 1; k <= 2; ++k) {
     if (k == scalar_input || inputs[k - 1]->is_same(out)) continue;
     const auto& in = TensorAccess::impl(*inputs[k - 1]);
-    if (in.sizes != o.sizes || !detail::is_contiguous_layout(in.sizes, in.strides)) return false;
+    if (!detail::is_contiguous_layout(in.sizes, in.strides)) return false;
+    if (in.sizes == o.sizes) continue;
+    // A suffix: after its leading 1s, the input's sizes end the output's.
+    size_t lead = 0;
+    while (lead < in.sizes.size() && in.sizes[lead] == 1) ++lead;
+    const size_t rest = in.sizes.size() - lead;
+    if (rest == 0 || rest >= o.sizes.size() ||
+        !std::equal(in.sizes.begin() + static_cast<std::ptrdiff_t>(lead), in.sizes.end(),
+                    o.sizes.end() - static_cast<std::ptrdiff_t>(rest))) {
+      return false;
+    }
+    if (inner != o.numel && inner != in.numel) return false;  // two different suffixes
+    inner = in.numel;
+    suffix[k] = true;
   }
-  if (!detail::is_contiguous_layout(o.sizes, o.strides)) return false;
-  it.ndim = 1;
-  it.sizes[0] = o.numel;
+  const bool two_dims = inner != o.numel;
+  it.ndim = two_dims ? 2 : 1;
+  it.sizes[0] = inner;
+  if (two_dims) it.sizes[1] = o.numel / inner;
   it.numel = o.numel;
   it.num_operands = 3;
   const Tensor* operands[3] = {&out, &a, b};
   for (int k = 0; k < 3; ++k) {
+    kernels::Operand& operand = it.operands[k];
     if (k != 0 && k == scalar_input) {  // data unused, strides 0
-      it.operands[k].data = nullptr;
-      it.operands[k].byte_strides[0] = 0;
+      operand.data = nullptr;
+      operand.byte_strides[0] = 0;
+      operand.byte_strides[1] = 0;
       continue;
     }
     const auto& t = TensorAccess::impl(*operands[k]);
-    it.operands[k].data = static_cast<char*>(operands[k]->data_ptr());
-    it.operands[k].dtype = t.dtype;
-    it.operands[k].byte_strides[0] = static_cast<int64_t>(kernels::ElementwiseDesc::dtype_size(t.dtype));
+    const auto element = static_cast<int64_t>(kernels::ElementwiseDesc::dtype_size(t.dtype));
+    operand.data = static_cast<char*>(operands[k]->data_ptr());
+    operand.dtype = t.dtype;
+    operand.byte_strides[0] = element;
+    operand.byte_strides[1] = suffix[k] ? 0 : inner * element;
   }
   return true;
 }
