@@ -2,6 +2,7 @@
 // last handle goes away.
 #include "strata/storage.h"
 
+#include "src/core/recycling_allocator.h"
 #include "src/runtime/stream_util.h"
 #include "strata/memory.h"
 
@@ -29,7 +30,7 @@ Storage Storage::allocate(size_t nbytes, const Device& device) {
   void* data = allocator.allocate(nbytes, detail::current_stream_handle(device));
   Storage storage;
   try {
-    storage.impl_ = std::make_shared<Impl>(data, nbytes, device, &allocator);
+    storage.impl_ = std::allocate_shared<Impl>(detail::RecyclingAllocator<Impl>(), data, nbytes, device, &allocator);
   } catch (...) {
     allocator.deallocate(data);
     throw;

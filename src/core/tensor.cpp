@@ -4,6 +4,7 @@
 #include <ostream>
 
 #include "src/core/check.h"
+#include "src/core/recycling_allocator.h"
 #include "src/core/scalar_convert.h"
 #include "src/core/shape_util.h"
 #include "src/core/tensor_impl.h"
@@ -63,7 +64,7 @@ Tensor::Tensor(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Tensor::Tensor(Storage storage, Shape sizes, Shape strides, int64_t storage_offset, DType dtype) {
   check_geometry(storage, sizes, strides, storage_offset, dtype);
-  auto impl = std::make_shared<Impl>();
+  auto impl = std::allocate_shared<Impl>(detail::RecyclingAllocator<Impl>());
   impl->numel = detail::numel_of(sizes);
   impl->storage = std::move(storage);
   impl->sizes = std::move(sizes);
@@ -78,7 +79,7 @@ Tensor TensorAccess::make(Storage storage, Shape sizes, Shape strides, int64_t o
 }
 
 Tensor TensorAccess::make_unchecked(Storage storage, Shape sizes, Shape strides, int64_t offset, DType dtype) {
-  auto impl = std::make_shared<Tensor::Impl>();
+  auto impl = std::allocate_shared<Tensor::Impl>(detail::RecyclingAllocator<Tensor::Impl>());
   impl->numel = detail::numel_of(sizes);
   impl->storage = std::move(storage);
   impl->sizes = std::move(sizes);
