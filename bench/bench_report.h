@@ -1,13 +1,19 @@
 // Shared by the benchmark suites: a reporter that keeps the median (or the only)
 // timing of every benchmark, so that each suite's main can print strata/baseline
-// ratios from one run of one process.
+// ratios from one run of one process; with STRATA_BENCH_CUDA, the CUDA-event
+// timing loop of the GPU cases.
 #pragma once
 
 #include <benchmark/benchmark.h>
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
+
+#if STRATA_BENCH_CUDA
+#include <cuda_runtime_api.h>
+#endif
 
 namespace strata::bench {
 
@@ -54,5 +60,39 @@ class MedianCollector : public benchmark::ConsoleReporter {
   }
   Timings timings_;
 };
+
+#if STRATA_BENCH_CUDA
+/// Times `op` with CUDA events on the legacy default stream (strata's current
+/// stream unless changed, and PyTorch's), after one warm-up call. Up to
+/// `host_timed_max` elements (state.range(0)) it times the host side instead:
+/// the loop queues calls and synchronizes once at the end. Returns whether the
+/// events timed it: event times count under UseManualTime(), host-side times
+/// under UseRealTime().
+template <typename Op>
+bool time_with_cuda_events(benchmark::State& state, const Op& op, int64_t host_timed_max) {
+  op();  // warm-up: first-touch, pool growth, module loading
+  cudaDeviceSynchronize();
+  if (state.range(0) <= host_timed_max) {
+    for (auto _ : state) op();
+    cudaDeviceSynchronize();
+    return false;
+  }
+  cudaEvent_t start, stop;
+  cudaEventCreate(&start);
+  cudaEventCreate(&stop);
+  for (auto _ : state) {
+    cudaEventRecord(start, nullptr);
+    op();
+    cudaEventRecord(stop, nullptr);
+    cudaEventSynchronize(stop);
+    float ms = 0;
+    cudaEventElapsedTime(&ms, start, stop);
+    state.SetIterationTime(ms / 1e3);
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  return true;
+}
+#endif
 
 }  // namespace strata::bench

@@ -201,36 +201,14 @@ BENCHMARK(BM_mixed_add_aten)->Name("mixed_add/aten")->Apply(register_sizes);
 #if STRATA_BENCH_CUDA
 strata::TensorOptions gpu() { return strata::TensorOptions().dtype(strata::kFloat32).device("cuda"); }
 
-// Times `op` with CUDA events on the legacy default stream (strata's current
-// stream unless changed, and PyTorch's). Tiny sizes time the host side instead:
-// the loop queues calls and synchronizes once at the end.
+// The seed's 3x3 (9 elements) is timed on the host side: see time_with_cuda_events.
 template <typename Op>
 void time_on_gpu(benchmark::State& state, const Op& op) {
   if (!strata::cuda::is_available()) {
     state.SkipWithError("no CUDA device");
     return;
   }
-  op();  // warm-up: first-touch, pool growth, module loading
-  cudaDeviceSynchronize();
-  if (state.range(0) <= 9) {
-    for (auto _ : state) op();
-    cudaDeviceSynchronize();
-    return;
-  }
-  cudaEvent_t start, stop;
-  cudaEventCreate(&start);
-  cudaEventCreate(&stop);
-  for (auto _ : state) {
-    cudaEventRecord(start, nullptr);
-    op();
-    cudaEventRecord(stop, nullptr);
-    cudaEventSynchronize(stop);
-    float ms = 0;
-    cudaEventElapsedTime(&ms, start, stop);
-    state.SetIterationTime(ms / 1e3);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
+  strata::bench::time_with_cuda_events(state, op, 9);
 }
 
 void register_gpu_sizes(benchmark::internal::Benchmark* b) {

@@ -279,33 +279,11 @@ BENCHMARK(BM_seed_index_put_aten)->Name("seed_index_put_/aten")->Arg(3)->UseReal
 // ---- GPU --------------------------------------------------------------------------------
 
 #if STRATA_BENCH_CUDA
-// Times `op` with CUDA events on the legacy default stream (strata's current
-// stream unless changed, and PyTorch's). The seed's 3-element case times the
-// host side: calls are queued and synchronized once at the end.
+// The seed's 3-element case is timed on the host side (see
+// time_with_cuda_events), where a bandwidth would mean nothing.
 template <typename Op>
 void time_on_gpu(benchmark::State& state, const Op& op) {
-  op();  // warm-up: module loading, pool growth
-  cudaDeviceSynchronize();
-  if (state.range(0) <= 3) {
-    for (auto _ : state) op();
-    cudaDeviceSynchronize();
-    return;
-  }
-  cudaEvent_t start, stop;
-  cudaEventCreate(&start);
-  cudaEventCreate(&stop);
-  for (auto _ : state) {
-    cudaEventRecord(start, nullptr);
-    op();
-    cudaEventRecord(stop, nullptr);
-    cudaEventSynchronize(stop);
-    float ms = 0;
-    cudaEventElapsedTime(&ms, start, stop);
-    state.SetIterationTime(ms / 1e3);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  set_bytes(state, state.range(0));
+  if (strata::bench::time_with_cuda_events(state, op, 3)) set_bytes(state, state.range(0));
 }
 
 /// Runs a strata GPU case in default or deterministic mode.

@@ -16,18 +16,12 @@
 #include "kernels/common/dispatch.h"
 #include "kernels/common/scatter_kernels.h"
 #include "kernels/common/scatter_reduce.h"
+#include "kernels/cuda/loops.cuh"
 #include "src/runtime/cuda_check.h"
 #include "strata/memory.h"
 
 namespace strata::kernels::cuda {
 namespace {
-
-constexpr int kThreads = 256;
-
-unsigned int blocks_for(int64_t n) {
-  const int64_t blocks = (n + kThreads - 1) / kThreads;
-  return static_cast<unsigned int>(blocks < 65536 ? (blocks > 0 ? blocks : 1) : 65536);
-}
 
 /// Memory from the caching allocator, returned when the scope ends. Work queued
 /// on `stream` before the return may still use it: the pool reuses a block on
@@ -129,7 +123,7 @@ void scatter_update_sorted(const ScatterDesc& d, void* stream, int device) {
   ScratchBuffer positions_in(allocator, position_bytes, stream);
   ScratchBuffer positions_out(allocator, position_bytes, stream);
 
-  destination_keys_kernel<<<blocks_for(n), kThreads, 0, cuda_stream>>>(
+  destination_keys_kernel<<<grid_blocks(n, kScatterMaxBlocks), kBlockThreads, 0, cuda_stream>>>(
       d, element, keys_in.as<unsigned long long>(), positions_in.as<int64_t>());
   STRATA_CUDA_CHECK_LAUNCH();
 
@@ -146,7 +140,7 @@ void scatter_update_sorted(const ScatterDesc& d, void* stream, int device) {
 
   dispatch_dtype(d.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    apply_sorted_kernel<T><<<blocks_for(n), kThreads, 0, cuda_stream>>>(
+    apply_sorted_kernel<T><<<grid_blocks(n, kScatterMaxBlocks), kBlockThreads, 0, cuda_stream>>>(
         d, element, keys_out.as<unsigned long long>(), positions_out.as<int64_t>(), n);
   });
   STRATA_CUDA_CHECK_LAUNCH();

@@ -14,19 +14,13 @@
 #include "kernels/common/dispatch.h"
 #include "kernels/common/scatter_kernels.h"
 #include "kernels/common/scatter_reduce.h"
+#include "kernels/cuda/loops.cuh"
 #include "src/runtime/cuda_check.h"
 #include "strata/errors.h"
 #include "strata/memory.h"
 
 namespace strata::kernels::cuda {
 namespace {
-
-constexpr int kThreads = 256;
-
-unsigned int blocks_for(int64_t n) {
-  const int64_t blocks = (n + kThreads - 1) / kThreads;
-  return static_cast<unsigned int>(blocks < 65536 ? (blocks > 0 ? blocks : 1) : 65536);
-}
 
 template <typename Fn>
 auto dispatch_bits(size_t size, Fn&& fn) {
@@ -130,29 +124,29 @@ __device__ void atomic_extreme(T* dst, T v, const ScatterDesc& d) {
 
 // ---- kernels ------------------------------------------------------------------------------
 
-template <typename Bits>
-__global__ void scatter_assign_kernel(ScatterDesc d) {
-  Bits scalar;
-  memcpy(&scalar, d.scalar, sizeof(Bits));
-  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < d.numel; i += step) {
-    int64_t indexed_offset, direct_offset;
-    scatter_offsets(d, i, indexed_offset, direct_offset);
-    *reinterpret_cast<Bits*>(d.indexed + indexed_offset) =
-        d.direct_is_scalar ? scalar : *reinterpret_cast<const Bits*>(d.direct + direct_offset);
-  }
-}
-
-template <typename T>
-__global__ void scatter_reduce_kernel(ScatterDesc d) {
+/// The grid-stride loop of the update kernels: apply(dst, v) for every position,
+/// with dst the indexed element and v the direct operand's element (or the scalar).
+template <typename T, typename Apply>
+__device__ __forceinline__ void for_each_update(const ScatterDesc& d, Apply apply) {
   T scalar;
   memcpy(&scalar, d.scalar, sizeof(T));
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < d.numel; i += step) {
     int64_t indexed_offset, direct_offset;
     scatter_offsets(d, i, indexed_offset, direct_offset);
-    T* dst = reinterpret_cast<T*>(d.indexed + indexed_offset);
-    const T v = d.direct_is_scalar ? scalar : *reinterpret_cast<const T*>(d.direct + direct_offset);
+    apply(reinterpret_cast<T*>(d.indexed + indexed_offset),
+          d.direct_is_scalar ? scalar : *reinterpret_cast<const T*>(d.direct + direct_offset));
+  }
+}
+
+template <typename Bits>
+__global__ void scatter_assign_kernel(ScatterDesc d) {
+  for_each_update<Bits>(d, [](Bits* dst, Bits v) { *dst = v; });
+}
+
+template <typename T>
+__global__ void scatter_reduce_kernel(ScatterDesc d) {
+  for_each_update<T>(d, [&d](T* dst, T v) {
     switch (d.reduce) {
       case ScatterReduce::Add: atomic_add<T>(dst, v, d); break;
       case ScatterReduce::Multiply: atomic_combine_cas<ScatterReduce::Multiply, T>(dst, v, d); break;
@@ -162,7 +156,7 @@ __global__ void scatter_reduce_kernel(ScatterDesc d) {
       case ScatterReduce::MeanDivide: *dst = scatter_combine<ScatterReduce::MeanDivide, T>(*dst, v, d.alpha); break;
       case ScatterReduce::Assign: *dst = v; break;
     }
-  }
+  });
 }
 
 template <typename Bits>
@@ -213,8 +207,8 @@ __global__ void min_max_kernel(IndexTensorDesc t, bool contiguous, long long* ou
     lo = other_lo < lo ? other_lo : lo;
     hi = other_hi > hi ? other_hi : hi;
   }
-  __shared__ long long warp_lo[kThreads / 32];
-  __shared__ long long warp_hi[kThreads / 32];
+  __shared__ long long warp_lo[kBlockThreads / 32];
+  __shared__ long long warp_hi[kBlockThreads / 32];
   const int lane = threadIdx.x % 32;
   const int warp = threadIdx.x / 32;
   if (lane == 0) {
@@ -223,7 +217,7 @@ __global__ void min_max_kernel(IndexTensorDesc t, bool contiguous, long long* ou
   }
   __syncthreads();
   if (threadIdx.x == 0) {
-    for (int w = 1; w < kThreads / 32; ++w) {
+    for (int w = 1; w < kBlockThreads / 32; ++w) {
       lo = warp_lo[w] < lo ? warp_lo[w] : lo;
       hi = warp_hi[w] > hi ? warp_hi[w] : hi;
     }
@@ -238,16 +232,16 @@ void scatter_update(const ScatterDesc& d, void* stream, int device) {
   if (d.numel == 0) return;
   detail::CudaDeviceScope scope(device);
   const auto cuda_stream = static_cast<cudaStream_t>(stream);
-  const unsigned int blocks = blocks_for(d.numel);
+  const unsigned int blocks = grid_blocks(d.numel, kScatterMaxBlocks);
   if (d.reduce == ScatterReduce::Assign) {
     dispatch_bits(ElementwiseDesc::dtype_size(d.dtype), [&](auto tag) {
       using Bits = typename decltype(tag)::type;
-      scatter_assign_kernel<Bits><<<blocks, kThreads, 0, cuda_stream>>>(d);
+      scatter_assign_kernel<Bits><<<blocks, kBlockThreads, 0, cuda_stream>>>(d);
     });
   } else {
     dispatch_dtype(d.dtype, [&](auto tag) {
       using T = typename decltype(tag)::type;
-      scatter_reduce_kernel<T><<<blocks, kThreads, 0, cuda_stream>>>(d);
+      scatter_reduce_kernel<T><<<blocks, kBlockThreads, 0, cuda_stream>>>(d);
     });
   }
   STRATA_CUDA_CHECK_LAUNCH();
@@ -259,7 +253,7 @@ void gather(const ScatterDesc& d, void* stream, int device) {
   const auto cuda_stream = static_cast<cudaStream_t>(stream);
   dispatch_bits(ElementwiseDesc::dtype_size(d.dtype), [&](auto tag) {
     using Bits = typename decltype(tag)::type;
-    gather_kernel<Bits><<<blocks_for(d.numel), kThreads, 0, cuda_stream>>>(d);
+    gather_kernel<Bits><<<grid_blocks(d.numel, kScatterMaxBlocks), kBlockThreads, 0, cuda_stream>>>(d);
   });
   STRATA_CUDA_CHECK_LAUNCH();
 }
@@ -277,8 +271,8 @@ void index_min_max(const IndexTensorDesc* tensors, int count, IndexRange* out, v
     min_max_init_kernel<<<1, 2 * kMaxIndexOperands, 0, cuda_stream>>>(results, count);
     STRATA_CUDA_CHECK_LAUNCH();
     for (int i = 0; i < count; ++i) {
-      min_max_kernel<<<blocks_for(tensors[i].numel), kThreads, 0, cuda_stream>>>(tensors[i], tensors[i].is_contiguous(),
-                                                                                  results + 2 * i);
+      min_max_kernel<<<grid_blocks(tensors[i].numel, kScatterMaxBlocks), kBlockThreads, 0, cuda_stream>>>(
+          tensors[i], tensors[i].is_contiguous(), results + 2 * i);
       STRATA_CUDA_CHECK_LAUNCH();
     }
     // The one read-back: a bad index is reported before any kernel writes.

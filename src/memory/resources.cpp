@@ -12,6 +12,8 @@
 
 #if STRATA_WITH_CUDA
 #include <cuda_runtime_api.h>
+
+#include "src/runtime/cuda_check.h"
 #endif
 
 namespace strata {
@@ -154,10 +156,7 @@ class CudaResource final : public MemoryResource {
   bool event_completed(EventHandle event) override {
     cudaError_t status = cudaEventQuery(static_cast<cudaEvent_t>(event));
     if (status == cudaSuccess) return true;
-    if (status == cudaErrorNotReady) {
-      cudaGetLastError();
-      return false;
-    }
+    if (detail::cuda_not_ready(status)) return false;
     cudaGetLastError();
     STRATA_FAIL(DeviceError, "cudaEventQuery failed: {}", cudaGetErrorString(status));
   }

@@ -27,6 +27,16 @@ namespace strata::detail {
 
 namespace strata::detail {
 
+/// cudaStreamQuery and cudaEventQuery answer cudaErrorNotReady while work is
+/// pending. That is an answer, not a failure, so it is cleared from CUDA's
+/// last-error state, where the next STRATA_CUDA_CHECK_LAUNCH would find it.
+/// Returns whether `status` was that answer.
+inline bool cuda_not_ready(cudaError_t status) {
+  if (status != cudaErrorNotReady) return false;
+  (void)cudaGetLastError();
+  return true;
+}
+
 /// Makes `device` the current CUDA device for a scope (kernels launch and memory
 /// is allocated on the current device) and restores the previous one after. The
 /// restore never throws.

@@ -149,10 +149,7 @@ bool Stream::query() const {
 #if STRATA_WITH_CUDA
   DeviceScope scope(device_);
   const cudaError_t status = cudaStreamQuery(static_cast<cudaStream_t>(handle_));
-  if (status == cudaErrorNotReady) {
-    (void)cudaGetLastError();
-    return false;
-  }
+  if (detail::cuda_not_ready(status)) return false;
   STRATA_CUDA_CHECK(status);
 #endif
   return true;
@@ -233,10 +230,7 @@ bool Event::query() const {
   if (event_ == nullptr) return true;
 #if STRATA_WITH_CUDA
   const cudaError_t status = cudaEventQuery(static_cast<cudaEvent_t>(event_));
-  if (status == cudaErrorNotReady) {
-    (void)cudaGetLastError();
-    return false;
-  }
+  if (detail::cuda_not_ready(status)) return false;
   STRATA_CUDA_CHECK(status);
 #endif
   return true;
