@@ -167,6 +167,31 @@ void BM_seed_index_put_strata(benchmark::State& state) {
   for (auto _ : state) t.index_put_({rows, cols}, values);
 }
 
+// The hardware floor of index_put_ into the 4096x4096 target: a bare loop of
+// the same random stores (or read-add-stores) into the same tensor's memory,
+// prefetching 32 updates ahead, no checks. floor/ATen is the lowest ratio any
+// kernel could reach on this machine (each update touches a random cache line
+// of a 64 MiB target: memory latency, not instructions, sets the pace).
+template <bool kAccumulate>
+void bare_put_loop(benchmark::State& state) {
+  StrataCase c = strata_case("put", state.range(0), kCpu);
+  const HostCase& h = host_case("put", state.range(0));
+  float* self = static_cast<float*>(c.self.data_ptr());
+  const int64_t* rows = h.index.data();
+  const int64_t* cols = h.index2.data();
+  const float* values = h.values.data();
+  const int64_t n = state.range(0);
+  for (auto _ : state) {
+    for (int64_t j = 0; j < n; ++j) {
+      if (j + 32 < n) __builtin_prefetch(self + rows[j + 32] * kSide + cols[j + 32], 1);
+      float& target = self[rows[j] * kSide + cols[j]];
+      target = kAccumulate ? target + values[j] : values[j];
+    }
+    benchmark::ClobberMemory();
+  }
+  set_bytes(state, n);
+}
+
 void register_sizes(benchmark::internal::Benchmark* b) {
   for (int64_t n : kSizes) b->Arg(n);
   b->UseRealTime();
@@ -180,6 +205,8 @@ BENCHMARK(BM_index_add_rows_strata)->Name("index_add_rows/strata")->Apply(regist
 BENCHMARK(BM_hotspot_scatter_add_strata)->Name("hotspot_scatter_add_/strata")->Arg(kMi)->UseRealTime();
 BENCHMARK(BM_hotspot_index_put_acc_strata)->Name("hotspot_index_put_acc/strata")->Arg(kMi)->UseRealTime();
 BENCHMARK(BM_seed_index_put_strata)->Name("seed_index_put_/strata")->Arg(3)->UseRealTime();
+BENCHMARK(bare_put_loop<false>)->Name("index_put_/floor")->Apply(register_sizes);
+BENCHMARK(bare_put_loop<true>)->Name("index_put_acc/floor")->Apply(register_sizes);
 
 // ---- ATen on the CPU --------------------------------------------------------------------
 
@@ -459,6 +486,11 @@ int main(int argc, char** argv) {
                          "hotspot_scatter_add_", "hotspot_index_put_acc", "seed_index_put_"}) {
     print_rows(results, op, "strata", "aten");
   }
+  std::printf("\nThe hardware floor of index_put_ (a bare loop of the same random updates, one thread; "
+              "floor / ATen is the lowest ratio reachable here):\n");
+  std::printf("| op | updates | floor real (ns) | ATen real (ns) | ratio (real) | ratio (main-thread CPU) |\n");
+  std::printf("|---|---|---|---|---|---|\n");
+  for (const char* op : {"index_put_", "index_put_acc"}) print_rows(results, op, "floor", "aten");
   std::printf("\nGPU medians (strata vs PyTorch; the 3-element case: host-side time per call):\n");
   std::printf("| op | updates | strata (ns) | PyTorch (ns) | ratio | ratio (host CPU) |\n|---|---|---|---|---|---|\n");
   for (const char* op : {"GPU_scatter_add_", "GPU_scatter_add_det", "GPU_scatter_", "GPU_index_put_",

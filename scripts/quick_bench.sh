@@ -6,7 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build/default}"
-flags=(--benchmark_repetitions=3 --benchmark_report_aggregates_only=true --benchmark_min_time=0.05)
+# Repetitions in random order: this machine's speed drifts over seconds, and
+# interleaving strata's runs with the baseline's keeps that drift out of the
+# ratios.
+flags=(--benchmark_repetitions=8 --benchmark_enable_random_interleaving=true
+       --benchmark_report_aggregates_only=true --benchmark_min_time=0.05)
 if nvidia-smi -L > /dev/null 2>&1; then
   elementwise='^GPU_'
   scatter='^GPU_.*/(1048576|3)(/|$)'
