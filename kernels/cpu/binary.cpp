@@ -108,19 +108,44 @@ void add_row_same_dtype(char* out, const char* a, const char* b, int64_t out_str
   }
 }
 
+// Up to kCastBlock elements of a strided operand stored as `dtype`, converted
+// to T, into dst (the dtype switch runs once per block, not per element).
+constexpr int64_t kCastBlock = 256;
+
+template <typename T>
+void load_block(const char* p, int64_t stride, DType dtype, int64_t m, T* dst) {
+  dispatch_dtype(dtype, [&](auto tag) {
+    using S = typename decltype(tag)::type;
+    for (int64_t k = 0; k < m; ++k) dst[k] = convert<T>(*reinterpret_cast<const S*>(p + k * stride));
+  });
+}
+
+template <typename T>
+void store_block(char* p, int64_t stride, DType dtype, int64_t m, const T* src) {
+  dispatch_dtype(dtype, [&](auto tag) {
+    using D = typename decltype(tag)::type;
+    for (int64_t k = 0; k < m; ++k) *reinterpret_cast<D*>(p + k * stride) = convert<D>(src[k]);
+  });
+}
+
 // One row with at least one operand of another dtype: inputs convert to T, the
 // result rounds to T and then converts to the output's dtype (PyTorch computes
-// in the common dtype and casts the result).
+// in the common dtype and casts the result). Blocks of kCastBlock elements are
+// converted in, added and converted out; each block reads all its inputs before
+// writing, so out may be a or b (x.add_(y) with y of another dtype).
 template <typename T, bool kAlphaOne>
 void add_row_casting(char* out, const char* a, const char* b, int64_t out_stride,
                      int64_t a_stride, int64_t b_stride, int64_t n, opmath_t<T> alpha,
                      DType out_dtype, DType a_dtype, DType b_dtype) {
   using M = opmath_t<T>;
   const AddFunctor<M, kAlphaOne> op{alpha};
-  for (int64_t i = 0; i < n; ++i) {
-    const M x = load_compute<T>(a + i * a_stride, a_dtype);
-    const M y = load_compute<T>(b + i * b_stride, b_dtype);
-    store_as<T>(out + i * out_stride, out_dtype, static_cast<T>(op(x, y)));
+  T x[kCastBlock], y[kCastBlock], r[kCastBlock];
+  for (int64_t i = 0; i < n; i += kCastBlock) {
+    const int64_t m = std::min(kCastBlock, n - i);
+    load_block<T>(a + i * a_stride, a_stride, a_dtype, m, x);
+    load_block<T>(b + i * b_stride, b_stride, b_dtype, m, y);
+    for (int64_t k = 0; k < m; ++k) r[k] = static_cast<T>(op(static_cast<M>(x[k]), static_cast<M>(y[k])));
+    store_block<T>(out + i * out_stride, out_stride, out_dtype, m, r);
   }
 }
 
