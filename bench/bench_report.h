@@ -8,10 +8,16 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "strata/config.h"
+
+#if STRATA_HAVE_ATEN
+#include <ATen/Parallel.h>
+#endif
 #if STRATA_BENCH_CUDA
 #include <cuda_runtime_api.h>
 #endif
@@ -101,5 +107,33 @@ bool time_with_cuda_events(benchmark::State& state, const Op& op, int64_t host_t
   return true;
 }
 #endif
+
+/// The common start of a suite's main(): takes an optional --threads=N (CPU
+/// threads for strata and ATen alike; default strata's), initializes Google
+/// Benchmark, gives ATen strata's thread count, prints both and runs the
+/// selected benchmarks into `reporter`. False on an unrecognized argument.
+inline bool run_benchmarks(int argc, char** argv, MedianCollector& reporter) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.rfind("--threads=", 0) == 0) {
+      strata::set_num_threads(std::stoi(arg.substr(10)));
+      for (int j = i; j + 1 < argc; ++j) argv[j] = argv[j + 1];
+      --argc;
+      break;
+    }
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return false;
+#if STRATA_HAVE_ATEN
+  at::set_num_threads(strata::get_num_threads());
+#endif
+  std::printf("threads: strata %d", strata::get_num_threads());
+#if STRATA_HAVE_ATEN
+  std::printf(", ATen %d", at::get_num_threads());
+#endif
+  std::printf("\n");
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  return true;
+}
 
 }  // namespace strata::bench

@@ -356,19 +356,8 @@ void print_bandwidth_rows(const Results& results, const std::string& op, const s
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-#if STRATA_HAVE_ATEN
-  // Same thread count on both sides.
-  at::set_num_threads(strata::get_num_threads());
-#endif
-  std::printf("threads: strata %d", strata::get_num_threads());
-#if STRATA_HAVE_ATEN
-  std::printf(", ATen %d", at::get_num_threads());
-#endif
-  std::printf("\n");
   MedianCollector reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
+  if (!strata::bench::run_benchmarks(argc, argv, reporter)) return 1;
   const Results& results = reporter.timings();
 
   std::printf("\nCPU medians of this run (ratio = strata / ATen; < 1 is faster):\n");

@@ -456,28 +456,8 @@ void print_rows(const std::map<std::string, Timing>& results, const std::string&
 }  // namespace
 
 int main(int argc, char** argv) {
-  // --threads=N: CPU threads for both strata and ATen (default: strata's default).
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg.rfind("--threads=", 0) == 0) {
-      strata::set_num_threads(std::stoi(arg.substr(10)));
-      for (int j = i; j + 1 < argc; ++j) argv[j] = argv[j + 1];
-      --argc;
-      break;
-    }
-  }
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-#if STRATA_HAVE_ATEN
-  at::set_num_threads(strata::get_num_threads());
-#endif
-  std::printf("threads: strata %d", strata::get_num_threads());
-#if STRATA_HAVE_ATEN
-  std::printf(", ATen %d", at::get_num_threads());
-#endif
-  std::printf("\n");
   MedianCollector reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
+  if (!strata::bench::run_benchmarks(argc, argv, reporter)) return 1;
   const auto& results = reporter.timings();
   std::printf("\nCPU medians of this run (ratio = strata / ATen; < 1 is faster):\n");
   std::printf("| op | updates | strata real (ns) | ATen real (ns) | ratio (real) | ratio (main-thread CPU) |\n");
