@@ -21,11 +21,7 @@
 #include "strata/strata.h"
 
 #if STRATA_HAVE_ATEN
-#include <ATen/ATen.h>
-#include <ATen/Parallel.h>
-#endif
-#if STRATA_BENCH_CUDA
-#include <cuda_runtime_api.h>
+#include <ATen/ATen.h>  // (ATen/Parallel.h and cuda_runtime_api.h: bench_report.h)
 #endif
 
 namespace {
