@@ -49,25 +49,29 @@ StridedOperand operand_of(const Tensor& t) {
 }
 
 Shape broadcast_shape(std::span<const std::span<const int64_t>> shapes) {
-  Shape result;
+  // One allocation: the result's rank is the largest rank; each shape is then
+  // folded in from the right (the error names the sizes so far and the shape
+  // that failed, as PyTorch's).
+  size_t ndim = 0;
+  for (const std::span<const int64_t> s : shapes) ndim = std::max(ndim, s.size());
+  Shape result(ndim, 1);
   for (size_t n = 0; n < shapes.size(); ++n) {
     const std::span<const int64_t> b = shapes[n];
-    if (n == 0) {
-      result.assign(b.begin(), b.end());
-      continue;
-    }
-    const Shape a = result;
-    const size_t ndim = std::max(a.size(), b.size());
-    result.assign(ndim, 1);
-    for (size_t i = 0; i < ndim; ++i) {
-      // i counts from the right; d is the dim in the result.
-      const size_t d = ndim - 1 - i;
-      const int64_t size_a = i < a.size() ? a[a.size() - 1 - i] : 1;
-      const int64_t size_b = i < b.size() ? b[b.size() - 1 - i] : 1;
-      STRATA_CHECK(size_a == size_b || size_a == 1 || size_b == 1, ShapeError,
-                   "The size of tensor a ({}) must match the size of tensor b ({}) at non-singleton dimension {}",
-                   size_a, size_b, d);
-      result[d] = size_a == 1 ? size_b : size_a;
+    for (size_t i = 0; i < b.size(); ++i) {
+      const size_t d = ndim - 1 - i;  // the dim in the result
+      const int64_t size_a = result[d];
+      const int64_t size_b = b[b.size() - 1 - i];
+      // A result dim still 1 may be 1 from earlier shapes or not yet reached by
+      // them; either way it broadcasts. For the error's dim numbering, count
+      // from the right within the ranks seen so far, as the pairwise fold did.
+      if (size_a != size_b && size_a != 1 && size_b != 1) {
+        size_t rank_so_far = 0;
+        for (size_t m = 0; m <= n; ++m) rank_so_far = std::max(rank_so_far, shapes[m].size());
+        STRATA_FAIL(ShapeError,
+                    "The size of tensor a ({}) must match the size of tensor b ({}) at non-singleton dimension {}",
+                    size_a, size_b, rank_so_far - 1 - i);
+      }
+      if (size_a == 1) result[d] = size_b;
     }
   }
   return result;
