@@ -156,16 +156,23 @@ void add_loop(const ElementwiseDesc& it, opmath_t<T> alpha) {
   const DType b_dtype = it.operands[2].dtype;
   constexpr DType kCompute = dtype_of<T>;
   const bool same_dtype = out_dtype == kCompute && a_dtype == kCompute && b_dtype == kCompute;
-  if (it.ndim == 1 && it.numel < kGrainSize) {
-    // One short run: skip the walker's setup (it matters for tiny tensors).
+  if (it.ndim <= 2 && it.numel < kGrainSize) {
+    // Short: one thread, rows walked directly, no walker setup (it matters for
+    // tiny tensors, x += row and [R,1] + [C] included).
     const Operand* op = it.operands;
-    if (same_dtype) {
-      add_row_same_dtype<T, kAlphaOne>(op[0].data, op[1].data, op[2].data, op[0].byte_strides[0],
-                                       op[1].byte_strides[0], op[2].byte_strides[0], it.numel, alpha);
-    } else {
-      add_row_casting<T, kAlphaOne>(op[0].data, op[1].data, op[2].data, op[0].byte_strides[0],
-                                    op[1].byte_strides[0], op[2].byte_strides[0], it.numel, alpha, out_dtype,
-                                    a_dtype, b_dtype);
+    const int64_t rows = it.ndim == 2 ? it.sizes[1] : 1;
+    const int64_t row = it.ndim == 2 ? it.sizes[0] : it.numel;
+    for (int64_t r = 0; r < rows; ++r) {
+      char* const o = op[0].data + (r == 0 ? 0 : r * op[0].byte_strides[1]);
+      const char* const x = op[1].data + (r == 0 ? 0 : r * op[1].byte_strides[1]);
+      const char* const y = op[2].data + (r == 0 ? 0 : r * op[2].byte_strides[1]);
+      if (same_dtype) {
+        add_row_same_dtype<T, kAlphaOne>(o, x, y, op[0].byte_strides[0], op[1].byte_strides[0],
+                                         op[2].byte_strides[0], row, alpha);
+      } else {
+        add_row_casting<T, kAlphaOne>(o, x, y, op[0].byte_strides[0], op[1].byte_strides[0],
+                                      op[2].byte_strides[0], row, alpha, out_dtype, a_dtype, b_dtype);
+      }
     }
     return;
   }
