@@ -1,6 +1,9 @@
 // Runtime dtype → compile-time type dispatch, used by the backends' launchers.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+
 #include "strata/dtype.h"
 
 namespace strata::kernels {
@@ -23,6 +26,20 @@ decltype(auto) dispatch_dtype(DType dtype, Fn&& fn) {
     case DType::Float64: break;
   }
   return fn(TypeTag<double>{});
+}
+
+/// Calls fn(TypeTag<B>{}) with B the unsigned integer of `size` bytes (1, 2, 4,
+/// else 8): kernels that only move elements (assignment, gather) need one
+/// instantiation per element size, not per dtype.
+template <typename Fn>
+decltype(auto) dispatch_bits(size_t size, Fn&& fn) {
+  switch (size) {
+    case 1: return fn(TypeTag<uint8_t>{});
+    case 2: return fn(TypeTag<uint16_t>{});
+    case 4: return fn(TypeTag<uint32_t>{});
+    default: break;
+  }
+  return fn(TypeTag<uint64_t>{});
 }
 
 }  // namespace strata::kernels

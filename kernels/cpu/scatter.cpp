@@ -19,14 +19,13 @@
 // into n/16 slots, a hot spot, index_put_ accumulate into a small matrix) take
 // a third route: the updates are cut into a fixed number of parts that depends
 // only on the update and slot counts, never on the thread count; each part sums
-// into its own zero-initialised copy of the target, and the copies are then
-// added to self in part order. Integer results equal the serial loop's; float
-// results are rounded in that fixed order, identical for any thread count
-// (set_deterministic(true) keeps the serial index order instead, the bits the
-// CUDA sorted path reproduces). That
-// route also validates each index in the pass that reads it (blocks are checked
-// before they are applied, self is written only when all passed), sparing the
-// separate validation read.
+// into its own copy of the target (filled with the additive identity), and the
+// copies are then added to self in part order. Integer results equal the serial
+// loop's; float results are rounded in that fixed order, identical for any
+// thread count (set_deterministic(true) keeps the serial index order instead,
+// the bits the CUDA sorted path reproduces). That route also validates each
+// index in the pass that reads it (blocks are checked before they are applied,
+// self is written only when all passed), sparing the separate validation read.
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -36,9 +35,8 @@
 #include "kernels/common/scatter_kernels.h"
 #include "kernels/common/scatter_reduce.h"
 #include "src/runtime/parallel.h"
-#include "strata/caching_allocator.h"
 #include "strata/config.h"
-#include "strata/memory.h"
+#include "strata/storage.h"
 
 namespace strata::kernels::cpu {
 namespace {
@@ -78,20 +76,10 @@ void apply_gather(const ScatterDesc&, char* indexed, const char* direct, const i
   }
 }
 
-template <typename Fn>
-auto dispatch_element_size(size_t size, Fn&& fn) {
-  switch (size) {
-    case 1: return fn(TypeTag<uint8_t>{});
-    case 2: return fn(TypeTag<uint16_t>{});
-    case 4: return fn(TypeTag<uint32_t>{});
-    default: return fn(TypeTag<uint64_t>{});
-  }
-}
-
 ApplyFn select_update(const ScatterDesc& d) {
   if (d.reduce == ScatterReduce::Assign) {
     // Assignment moves bytes; dtype does not matter beyond its size.
-    return dispatch_element_size(ElementwiseDesc::dtype_size(d.dtype), [](auto tag) -> ApplyFn {
+    return dispatch_bits(ElementwiseDesc::dtype_size(d.dtype), [](auto tag) -> ApplyFn {
       using Bits = typename decltype(tag)::type;
       return &apply_updates<ScatterReduce::Assign, Bits>;
     });
@@ -105,7 +93,7 @@ ApplyFn select_update(const ScatterDesc& d) {
 }
 
 ApplyFn select_gather(const ScatterDesc& d) {
-  return dispatch_element_size(ElementwiseDesc::dtype_size(d.dtype), [](auto tag) -> ApplyFn {
+  return dispatch_bits(ElementwiseDesc::dtype_size(d.dtype), [](auto tag) -> ApplyFn {
     using Bits = typename decltype(tag)::type;
     return &apply_gather<Bits>;
   });
@@ -131,7 +119,7 @@ void apply_row(const ScatterDesc& d, char* dst_bytes, const char* src_bytes, int
 
 RowFn select_row(const ScatterDesc& d) {
   if (d.reduce == ScatterReduce::Assign) {
-    return dispatch_element_size(ElementwiseDesc::dtype_size(d.dtype), [](auto tag) -> RowFn {
+    return dispatch_bits(ElementwiseDesc::dtype_size(d.dtype), [](auto tag) -> RowFn {
       using Bits = typename decltype(tag)::type;
       return &apply_row<ScatterReduce::Assign, Bits>;
     });
@@ -290,7 +278,7 @@ FlatFn select_flat(const ScatterDesc& d, bool filter) {
     if (d.indices[k].dtype != DType::Int64) return nullptr;
   }
   if (d.reduce == ScatterReduce::Assign) {
-    return dispatch_element_size(ElementwiseDesc::dtype_size(d.dtype), [&](auto tag) -> FlatFn {
+    return dispatch_bits(ElementwiseDesc::dtype_size(d.dtype), [&](auto tag) -> FlatFn {
       using Bits = typename decltype(tag)::type;
       return select_flat_for<ScatterReduce::Assign, Bits>(d.num_indices, filter);
     });
@@ -380,13 +368,9 @@ T additive_identity() {
 template <typename T, int kNumIndices>
 bool partial_sums(const ScatterDesc& d, int parts) {
   const int64_t slots = d.indexed_extent / static_cast<int64_t>(sizeof(T));
-  CachingAllocator& pool = memory::allocator(Device(DeviceType::CPU));
-  struct Scratch {
-    CachingAllocator& pool;
-    void* ptr;
-    ~Scratch() { pool.deallocate(ptr); }
-  } scratch{pool, pool.allocate(static_cast<size_t>(parts * slots) * sizeof(T))};
-  T* const copies = static_cast<T*>(scratch.ptr);
+  // From the host pool, returned when the scope ends (thrown or not).
+  const Storage scratch = Storage::allocate(static_cast<size_t>(parts * slots) * sizeof(T), Device(DeviceType::CPU));
+  T* const copies = static_cast<T*>(scratch.data());
   std::atomic<bool> in_range{true};
   parallel_for(0, parts, 1, [&](int64_t first, int64_t last) {
     for (int64_t part = first; part < last; ++part) {

@@ -22,16 +22,6 @@
 namespace strata::kernels::cuda {
 namespace {
 
-template <typename Fn>
-auto dispatch_bits(size_t size, Fn&& fn) {
-  switch (size) {
-    case 1: return fn(TypeTag<uint8_t>{});
-    case 2: return fn(TypeTag<uint16_t>{});
-    case 4: return fn(TypeTag<uint32_t>{});
-    default: return fn(TypeTag<uint64_t>{});
-  }
-}
-
 // ---- atomics --------------------------------------------------------------------------
 
 /// dst = combine(dst, v) by compare-and-swap. 4- and 8-byte types swap the

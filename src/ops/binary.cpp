@@ -128,20 +128,8 @@ void check_written_shape(const char* op_name, const Tensor& written, const Tenso
   const bool a_matches = a.is_same(written) || a.sizes() == out_sizes;
   const bool b_matches = b == nullptr || b->sizes() == out_sizes;
   if (a_matches && b_matches) return;  // the common case needs no broadcast
-  // Broadcast inputs (x += row): without building the broadcast shape, check
-  // that each dimension of out is the size of one input, the other being 1 or
-  // the same (or absent), and that no input has more dimensions than out.
-  const Shape& as = a.sizes();
-  const Shape* bs = b == nullptr ? nullptr : &b->sizes();
-  bool exact = as.size() <= out_sizes.size() && (bs == nullptr || bs->size() <= out_sizes.size()) &&
-               (as.size() == out_sizes.size() || (bs != nullptr && bs->size() == out_sizes.size()));
-  for (size_t i = 0; exact && i < out_sizes.size(); ++i) {
-    const int64_t o = out_sizes[out_sizes.size() - 1 - i];
-    const int64_t x = i < as.size() ? as[as.size() - 1 - i] : 1;
-    const int64_t y = bs == nullptr ? x : i < bs->size() ? (*bs)[bs->size() - 1 - i] : 1;
-    exact = (x == o && (y == o || y == 1)) || (y == o && x == 1);
-  }
-  if (exact) return;
+  // Broadcast inputs (x += row): checked without building the broadcast shape.
+  if (broadcasts_exactly_to({a.sizes(), b == nullptr ? a.sizes() : b->sizes()}, out_sizes)) return;
   const Shape shape = b == nullptr ? a.sizes() : broadcast_shape({a.sizes(), b->sizes()});
   STRATA_CHECK(shape == out_sizes, ShapeError, "{}: output with shape {} doesn't match the broadcast shape {}",
                op_name, detail::shape_str(out_sizes), detail::shape_str(shape));

@@ -91,6 +91,25 @@ bool is_broadcastable_to(std::span<const int64_t> from, std::span<const int64_t>
   return true;
 }
 
+bool broadcasts_exactly_to(std::initializer_list<std::span<const int64_t>> shapes, std::span<const int64_t> to) {
+  // Every shape fits in `to`, one of them has its rank, and at each dimension
+  // every size is 1 or to's, with at least one equal to to's.
+  size_t rank = 0;
+  for (const std::span<const int64_t> s : shapes) {
+    if (!is_broadcastable_to(s, to)) return false;
+    rank = std::max(rank, s.size());
+  }
+  if (rank != to.size()) return false;
+  for (size_t i = 0; i < to.size(); ++i) {
+    bool reached = false;
+    for (const std::span<const int64_t> s : shapes) {
+      reached = reached || (i < s.size() && s[s.size() - 1 - i] == to[to.size() - 1 - i]);
+    }
+    if (!reached) return false;
+  }
+  return true;
+}
+
 Shape broadcast_strides(std::span<const int64_t> input_sizes, std::span<const int64_t> input_strides,
                         std::span<const int64_t> out_sizes) {
   Shape strides(out_sizes.size(), 0);

@@ -44,6 +44,9 @@ STRATA_API Shape broadcast_shape(std::initializer_list<std::span<const int64_t>>
 STRATA_API Shape broadcast_shape(std::span<const std::span<const int64_t>> shapes);
 /// Whether `from` broadcasts to exactly `to` (to is never changed).
 STRATA_API bool is_broadcastable_to(std::span<const int64_t> from, std::span<const int64_t> to);
+/// Whether the broadcast of `shapes` is exactly `to`, without building it.
+STRATA_API bool broadcasts_exactly_to(std::initializer_list<std::span<const int64_t>> shapes,
+                                      std::span<const int64_t> to);
 
 /// Strides, in elements, of `input` viewed with the shape `out_sizes` (aligned
 /// from the right; 0 for missing and broadcast dims). `input_sizes` must

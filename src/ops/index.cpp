@@ -118,14 +118,10 @@ AdvancedIndex make_advanced_index(const Tensor& self, const TensorIndices& indic
                ai.index_tensors.size());
 
   // Broadcast the index shapes together (aligned from the right).
-  Shape broadcast;
+  Shape broadcast = ai.index_tensors.empty() ? Shape{} : ai.index_tensors.front().sizes();
   for (const Tensor& t : ai.index_tensors) {
     const Shape& s = t.sizes();
     if (s == broadcast) continue;  // the usual case: equal shapes, nothing to merge
-    if (broadcast.empty() && &t == &ai.index_tensors.front()) {
-      broadcast = s;
-      continue;
-    }
     Shape merged(std::max(broadcast.size(), s.size()), 1);
     bool ok = true;
     for (size_t i = 0; i < merged.size(); ++i) {

@@ -160,6 +160,14 @@ void throw_if_out_of_range(const IndexBound& b, const IndexRange& range, bool al
                "index {} is out of bounds for dimension {} with size {}", bad, b.dim, b.size);
 }
 
+/// False for an empty index tensor (nothing to check); IndexError when a
+/// non-empty one indexes a dimension of size 0.
+bool needs_bounds_check(const IndexBound& b) {
+  if (b.index->numel() == 0) return false;
+  STRATA_CHECK(b.size > 0, IndexError, "index is out of bounds for dimension with size 0");
+  return true;
+}
+
 }  // namespace
 
 void check_index_bounds(const IndexBound* bounds, size_t count, bool allow_negative) {
@@ -167,21 +175,14 @@ void check_index_bounds(const IndexBound* bounds, size_t count, bool allow_negat
     // One tensor at a time on the host: no batch to gather for a read-back.
     for (size_t i = 0; i < count; ++i) {
       const IndexBound& b = bounds[i];
-      if (b.index->numel() == 0) continue;
-      STRATA_CHECK(b.size > 0, IndexError, "index is out of bounds for dimension with size 0");
-      IndexRange range;
+      if (!needs_bounds_check(b)) continue;
       const Tensor& t = *b.index;
-      if (t.numel() <= 64 && t.dtype() == kInt64 && t.dim() <= 1) {
-        // A handful of values (the seed's t[rows, cols] = v): read them here.
-        const auto* v = static_cast<const int64_t*>(t.data_ptr());
-        const int64_t step = t.dim() == 0 ? 0 : t.stride(0);
-        range = IndexRange{v[0], v[0]};
-        for (int64_t j = 1; j < t.numel(); ++j) {
-          range.min = std::min(range.min, v[j * step]);
-          range.max = std::max(range.max, v[j * step]);
-        }
+      IndexRange range;
+      if (t.dim() <= 1) {
+        range = kernels::cpu::index_min_max_1d(static_cast<const char*>(t.data_ptr()), t.dtype(), t.numel(),
+                                               t.dim() == 0 ? 0 : t.stride(0) * static_cast<int64_t>(t.element_size()));
       } else {
-        const IndexTensorDesc desc = index_tensor_desc(*b.index);
+        const IndexTensorDesc desc = index_tensor_desc(t);
         kernels::cpu::index_min_max(&desc, 1, &range);
       }
       throw_if_out_of_range(b, range, allow_negative);
@@ -196,8 +197,7 @@ void check_index_bounds(const IndexBound* bounds, size_t count, bool allow_negat
     int n = 0;
     for (size_t i = first; i < std::min(count, first + kMax); ++i) {
       const IndexBound& b = bounds[i];
-      if (b.index->numel() == 0) continue;
-      STRATA_CHECK(b.size > 0, IndexError, "index is out of bounds for dimension with size 0");
+      if (!needs_bounds_check(b)) continue;
       descs[n] = index_tensor_desc(*b.index);
       checked[n++] = &b;
     }

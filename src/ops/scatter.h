@@ -51,10 +51,10 @@ struct IndexBound {
   int64_t dim = 0;
   int64_t size = 0;
 };
-/// Runs the min/max pass on the index tensors' device (one read-back on a GPU)
-/// and throws IndexError "index 7 is out of bounds for dimension 0 with size 5"
-/// for the first tensor holding a bad value. Nothing has been written yet.
-/// The same over `count` bounds (no allocation; the tiny calls are dominated by it).
+/// Runs the min/max pass over the `count` index tensors on their device (one
+/// read-back on a GPU) and throws IndexError "index 7 is out of bounds for
+/// dimension 0 with size 5" for the first tensor holding a bad value. Nothing
+/// has been written yet. Allocates nothing (tiny calls are dominated by setup).
 void check_index_bounds(const IndexBound* bounds, size_t count, bool allow_negative);
 
 /// check_index_bounds(bounds, count, allow_negative) then run_scatter_update(d),

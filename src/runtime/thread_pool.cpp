@@ -174,7 +174,7 @@ class ThreadPool {
       if (!stopping_ && generation_.load(std::memory_order_relaxed) == seen) {
         lock.unlock();
         spin_until([&] {
-          return stopping_flag_.load(std::memory_order_relaxed) || generation_.load(std::memory_order_relaxed) != seen;
+          return stopping_.load(std::memory_order_relaxed) || generation_.load(std::memory_order_relaxed) != seen;
         });
         lock.lock();
       }
@@ -203,14 +203,12 @@ class ThreadPool {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stopping_ = true;
-      stopping_flag_.store(true);
     }
     wake_.notify_all();
     for (auto& w : workers_) w.join();
     workers_.clear();
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = false;
-    stopping_flag_.store(false);
   }
 
   std::atomic<int> num_threads_{1};
@@ -221,8 +219,7 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   Job* job_ = nullptr;
   std::atomic<uint64_t> generation_{0};  // written under mutex_; polled without it
-  bool stopping_ = false;                // guarded by mutex_
-  std::atomic<bool> stopping_flag_{false};  // its lock-free mirror, for the spin
+  std::atomic<bool> stopping_{false};    // written under mutex_; polled without it
 };
 
 }  // namespace
