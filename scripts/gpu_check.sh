@@ -56,7 +56,23 @@ for t in "${tests[@]}"; do
 done
 cat "$out"/tests_*.log > "$out/tests.log"; rm -f "$out"/tests_*.log
 
-# 2. The CUDA cases under compute-sanitizer memcheck, side by side.
+# 2. GPU benchmarks; each ends with its table of medians and ratios.
+for b in allocator_bench elementwise_bench scatter_bench; do
+  [ -x "$bench/$b" ] || continue
+  timeout 150 "$bench/$b" --benchmark_filter='cuda|GPU' --benchmark_min_time=0.05 --benchmark_repetitions=3 \
+    --benchmark_enable_random_interleaving=true > "$out/$b.txt" 2>&1
+  note "$b: exit $? ($(grep -c '_median ' "$out/$b.txt") medians)"
+done
+
+# 3. Validation share at 16 Mi updates: per-kernel device time of the index
+# min/max pass against the scatter kernels (Nsight Compute, clocks as found).
+if command -v ncu > /dev/null && [ -x "$bench/scatter_bench" ]; then
+  timeout 90 ncu --clock-control none --csv --metrics gpu__time_duration.sum --launch-count 80 \
+    "$bench/scatter_bench" --benchmark_filter='GPU_(scatter_add_|index_put_)/strata/16777216' \
+    --benchmark_min_time=0.001 > "$out/ncu.csv" 2>&1
+  note "ncu: exit $?"
+fi
+# 4. Last (the slowest): the CUDA cases under compute-sanitizer memcheck, side by side.
 sanitizer="$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)"
 for t in "${tests[@]}"; do
   timeout 200 "$sanitizer" --tool memcheck --error-exitcode 99 "$t" --gtest_filter='*CUDA*:*Cuda*' \
@@ -70,20 +86,4 @@ for t in "${tests[@]}"; do
 done
 cat "$out"/memcheck_*.log > "$out/memcheck.log"; rm -f "$out"/memcheck_*.log
 
-# 3. GPU benchmarks; each ends with its table of medians and ratios.
-for b in allocator_bench elementwise_bench scatter_bench; do
-  [ -x "$bench/$b" ] || continue
-  timeout 150 "$bench/$b" --benchmark_filter='cuda|GPU' --benchmark_min_time=0.05 --benchmark_repetitions=3 \
-    --benchmark_enable_random_interleaving=true > "$out/$b.txt" 2>&1
-  note "$b: exit $? ($(grep -c '_median ' "$out/$b.txt") medians)"
-done
-
-# 4. Validation share at 16 Mi updates: per-kernel device time of the index
-# min/max pass against the scatter kernels (Nsight Compute, clocks as found).
-if command -v ncu > /dev/null && [ -x "$bench/scatter_bench" ]; then
-  timeout 90 ncu --clock-control none --csv --metrics gpu__time_duration.sum --launch-count 80 \
-    "$bench/scatter_bench" --benchmark_filter='GPU_(scatter_add_|index_put_)/strata/16777216' \
-    --benchmark_min_time=0.001 > "$out/ncu.csv" 2>&1
-  note "ncu: exit $?"
-fi
 note "done; logs in $out"
