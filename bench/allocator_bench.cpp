@@ -208,6 +208,8 @@ BENCHMARK(cuda_malloc_async_free)->Apply(register_sizes);
 #if STRATA_BENCH_TORCH_CUDA
 void torch_cuda_caching_alloc_free(benchmark::State& state) {
   if (skip_without_gpu(state)) return;
+  // A first CUDA tensor initializes PyTorch's CUDA state and its allocator.
+  benchmark::DoNotOptimize(at::empty({1}, at::device(at::kCUDA)));
   auto* allocator = c10::cuda::CUDACachingAllocator::get();
   auto bytes = static_cast<size_t>(state.range(0));
   { auto warm = allocator->allocate(bytes); }

@@ -72,20 +72,25 @@ class MedianCollector : public benchmark::ConsoleReporter {
 /// Times `op` with CUDA events on the legacy default stream (strata's current
 /// stream unless changed, and PyTorch's), after one warm-up call. Up to
 /// `host_timed_max` elements (state.range(0)) it times the host side instead:
-/// the loop queues calls and synchronizes once at the end. Returns whether the
-/// events timed it: event times count under UseManualTime(), host-side times
-/// under UseRealTime().
+/// each iteration queues a batch of calls and reports the batch's host time per
+/// call, then synchronizes untimed, so that the launch queue never fills and
+/// the figure is the host's cost, not the GPU's rate of tiny kernels (an op that
+/// synchronizes itself still includes its wait). Register with UseManualTime().
+/// Returns whether the events timed it.
 template <typename Op>
 bool time_with_cuda_events(benchmark::State& state, const Op& op, int64_t host_timed_max) {
   op();  // warm-up: first-touch, pool growth, module loading
   cudaDeviceSynchronize();
   if (state.range(0) <= host_timed_max) {
-    // The host-side time of a call (what a tiny op costs), reported as the
-    // iteration time too, for benchmarks registered with UseManualTime.
+    constexpr int kBatch = 64;
     for (auto _ : state) {
       const auto begin = std::chrono::steady_clock::now();
-      op();
-      state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count());
+      for (int i = 0; i < kBatch; ++i) op();
+      const auto end = std::chrono::steady_clock::now();
+      state.SetIterationTime(std::chrono::duration<double>(end - begin).count() / kBatch);
+      state.PauseTiming();
+      cudaDeviceSynchronize();
+      state.ResumeTiming();
     }
     cudaDeviceSynchronize();
     return false;

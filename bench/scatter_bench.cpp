@@ -366,7 +366,7 @@ BENCHMARK(BM_gpu_index_put_acc_strata)->Name("GPU_index_put_acc/strata")->Apply(
 BENCHMARK(BM_gpu_index_put_acc_det_strata)->Name("GPU_index_put_acc_det/strata")->Apply(register_gpu_sizes);
 BENCHMARK(BM_gpu_index_add_rows_strata)->Name("GPU_index_add_rows/strata")->Apply(register_gpu_sizes);
 BENCHMARK(BM_gpu_hotspot_scatter_add_strata)->Name("GPU_hotspot_scatter_add_/strata")->Arg(kMi)->UseManualTime();
-BENCHMARK(BM_gpu_seed_index_put_strata)->Name("GPU_seed_index_put_/strata")->Arg(3)->UseRealTime();
+BENCHMARK(BM_gpu_seed_index_put_strata)->Name("GPU_seed_index_put_/strata")->Arg(3)->UseManualTime();
 
 #if STRATA_HAVE_ATEN
 template <typename Op>
@@ -421,7 +421,7 @@ BENCHMARK(BM_gpu_index_put_acc_torch)->Name("GPU_index_put_acc/torch")->Apply(re
 BENCHMARK(BM_gpu_index_put_acc_det_torch)->Name("GPU_index_put_acc_det/torch")->Apply(register_gpu_sizes);
 BENCHMARK(BM_gpu_index_add_rows_torch)->Name("GPU_index_add_rows/torch")->Apply(register_gpu_sizes);
 BENCHMARK(BM_gpu_hotspot_scatter_add_torch)->Name("GPU_hotspot_scatter_add_/torch")->Arg(kMi)->UseManualTime();
-BENCHMARK(BM_gpu_seed_index_put_torch)->Name("GPU_seed_index_put_/torch")->Arg(3)->UseRealTime();
+BENCHMARK(BM_gpu_seed_index_put_torch)->Name("GPU_seed_index_put_/torch")->Arg(3)->UseManualTime();
 #endif
 #endif
 

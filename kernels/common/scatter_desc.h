@@ -46,6 +46,38 @@ struct IndexOperand {
   int64_t target_byte_stride = 0;        // that dimension's stride in the indexed tensor
 };
 
+/// Order-preserving keys of index ranges in device memory: min as key(min) and
+/// max as ~key(max), so that both reduce by an unsigned minimum and all-ones
+/// bytes (one memset) are the identity of both.
+STRATA_INLINE unsigned long long index_order_key(int64_t v) {
+  return static_cast<unsigned long long>(v) ^ (1ull << 63);
+}
+STRATA_INLINE int64_t index_from_order_key(unsigned long long key) {
+  return static_cast<int64_t>(key ^ (1ull << 63));
+}
+
+/// The validation result an update or gather kernel checks before it touches
+/// memory (CUDA: the min/max pass, the guarded kernel and one read-back run in
+/// stream order, with one synchronization). count 0: no guard.
+struct IndexGuard {
+  /// Written by the min/max pass: for checked tensor k, keys[2k] =
+  /// index_order_key(min) and keys[2k + 1] = ~index_order_key(max).
+  const unsigned long long* keys = nullptr;
+  int count = 0;
+  int64_t lowest[kMaxIndexOperands] = {};  // 0, or -size where negative indices wrap
+  int64_t size[kMaxIndexOperands] = {};
+};
+
+/// True when every checked tensor's range lies in [lowest, size).
+STRATA_INLINE bool index_guard_passes(const IndexGuard& g) {
+  for (int k = 0; k < g.count; ++k) {
+    const int64_t lo = index_from_order_key(g.keys[2 * k]);
+    const int64_t hi = index_from_order_key(~g.keys[2 * k + 1]);
+    if (lo < g.lowest[k] || hi >= g.size[k]) return false;
+  }
+  return true;
+}
+
 /// An indexed update (scatter mode) or read (gather mode).
 struct ScatterDesc {
   int ndim = 0;                          // >= 1; dimension 0 is the innermost
@@ -78,6 +110,10 @@ struct ScatterDesc {
 
   ScatterReduce reduce = ScatterReduce::Assign;
   ScatterAlpha alpha;
+
+  /// CUDA kernels do nothing unless it passes (the CPU kernels ignore it: their
+  /// front-end validates first).
+  IndexGuard guard;
 };
 
 /// An index tensor as stored, for validation (min/max over all its elements).
@@ -111,29 +147,54 @@ STRATA_INLINE int64_t load_index(const char* p, DType dtype) {
                                : static_cast<int64_t>(*reinterpret_cast<const int32_t*>(p));
 }
 
+#if defined(__CUDACC__)
+#define STRATA_SCATTER_UNROLL _Pragma("unroll")
+#else
+#define STRATA_SCATTER_UNROLL
+#endif
+
+/// coord = linear % size, linear /= size; in 32 bits when both fit (a 64-bit
+/// division costs a GPU several times more).
+STRATA_INLINE int64_t split_coordinate(int64_t& linear, int64_t size) {
+  if (static_cast<uint64_t>(linear) <= 0xffffffffu && static_cast<uint64_t>(size) <= 0xffffffffu) {
+    const uint32_t l = static_cast<uint32_t>(linear), s = static_cast<uint32_t>(size);
+    const uint32_t q = l / s;
+    linear = q;
+    return static_cast<int64_t>(l - q * s);
+  }
+  const int64_t coord = linear % size;
+  linear /= size;
+  return coord;
+}
+
 /// Offsets (bytes) of the element at linear position `linear` (row-major over
 /// the iteration space, dimension ndim-1 outermost): into the indexed tensor,
-/// including the indexed dimensions, and into the direct operand.
+/// including the indexed dimensions, and into the direct operand. (The CUDA
+/// kernels' walk; the loops over index operands have a fixed bound so that
+/// their offsets stay in registers.)
 STRATA_INLINE void scatter_offsets(const ScatterDesc& d, int64_t linear, int64_t& indexed_offset,
                                    int64_t& direct_offset) {
   int64_t ind = 0, dir = 0;
   int64_t idx_off[kMaxIndexOperands];
-  for (int k = 0; k < d.num_indices; ++k) idx_off[k] = 0;
+  STRATA_SCATTER_UNROLL
+  for (int k = 0; k < kMaxIndexOperands; ++k) idx_off[k] = 0;
   for (int dim = 0; dim < d.ndim; ++dim) {
     // The outermost coordinate needs no division (linear < its size by then).
-    int64_t coord = linear;
-    if (dim + 1 < d.ndim) {
-      coord = linear % d.sizes[dim];
-      linear /= d.sizes[dim];
-    }
+    const int64_t coord = dim + 1 < d.ndim ? split_coordinate(linear, d.sizes[dim]) : linear;
     ind += coord * d.indexed_strides[dim];
     dir += coord * d.direct_strides[dim];
-    for (int k = 0; k < d.num_indices; ++k) idx_off[k] += coord * d.indices[k].byte_strides[dim];
+    STRATA_SCATTER_UNROLL
+    for (int k = 0; k < kMaxIndexOperands; ++k) {
+      if (k < d.num_indices) idx_off[k] += coord * d.indices[k].byte_strides[dim];
+    }
   }
-  for (int k = 0; k < d.num_indices; ++k) {
-    int64_t v = load_index(d.indices[k].data + idx_off[k], d.indices[k].dtype);
-    if (d.wrap_negative && v < 0) v += d.indices[k].dim_size;
-    ind += v * d.indices[k].target_byte_stride;
+  STRATA_SCATTER_UNROLL
+  for (int k = 0; k < kMaxIndexOperands; ++k) {
+    if (k < d.num_indices) {
+      int64_t v = load_index(d.indices[k].data + idx_off[k], d.indices[k].dtype);
+      if (d.wrap_negative && v < 0) v += d.indices[k].dim_size;
+      ind += v * d.indices[k].target_byte_stride;
+    }
   }
   indexed_offset = ind;
   direct_offset = d.direct_is_scalar ? 0 : dir;
@@ -144,11 +205,7 @@ STRATA_INLINE int64_t scatter_direct_offset(const ScatterDesc& d, int64_t linear
   if (d.direct_is_scalar) return 0;
   int64_t dir = 0;
   for (int dim = 0; dim < d.ndim; ++dim) {
-    int64_t coord = linear;
-    if (dim + 1 < d.ndim) {
-      coord = linear % d.sizes[dim];
-      linear /= d.sizes[dim];
-    }
+    const int64_t coord = dim + 1 < d.ndim ? split_coordinate(linear, d.sizes[dim]) : linear;
     dir += coord * d.direct_strides[dim];
   }
   return dir;

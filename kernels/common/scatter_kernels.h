@@ -50,8 +50,16 @@ void scatter_update(const ScatterDesc& d, void* stream, int device);
 void scatter_update_sorted(const ScatterDesc& d, void* stream, int device);
 /// Gather mode on `stream`.
 void gather(const ScatterDesc& d, void* stream, int device);
-/// Min/max of each index tensor by a reduction on `stream`, then one read-back
-/// of all results (synchronizes the stream). No device-side asserts.
+/// Queues the min/max pass over `count` (<= kMaxIndexOperands) non-empty index
+/// tensors on `stream`, without waiting: `keys` (2 * count, device memory)
+/// receives the ranges as IndexGuard reads them. Update and gather kernels
+/// given the guard do nothing when an index is out of range.
+void index_min_max_launch(const IndexTensorDesc* tensors, int count, unsigned long long* keys, void* stream,
+                          int device);
+/// Copies the `count` ranges in `keys` back and synchronizes the stream: the one
+/// read-back of a checked op. No device-side asserts anywhere.
+void index_ranges_read_back(const unsigned long long* keys, int count, IndexRange* out, void* stream, int device);
+/// Both, with scratch keys from the device's caching allocator.
 void index_min_max(const IndexTensorDesc* tensors, int count, IndexRange* out, void* stream,
                    int device);
 

@@ -19,8 +19,7 @@ inline unsigned int grid_blocks(int64_t n, int64_t max_blocks = int64_t{1} << 20
   return static_cast<unsigned int>(std::clamp<int64_t>(blocks, 1, max_blocks));
 }
 
-/// The scatter family's grids stop lower: every block of its index min/max pass
-/// ends in two atomics on one address, and its other kernels keep the same cap.
+/// The scatter family's grids stop lower (its kernels loop over the rest).
 inline constexpr int64_t kScatterMaxBlocks = 65536;
 
 /// The device scope every CUDA launcher opens (shared with the runtime).

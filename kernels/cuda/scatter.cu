@@ -1,5 +1,6 @@
 // CUDA kernels of the scatter family: the fast (atomic) scatter path, gather,
-// and the index validation pass. The deterministic sorted path is in index.cu,
+// and the index validation pass (a min/max reduction whose result the update
+// and gather kernels check before they touch memory: IndexGuard). The deterministic sorted path is in index.cu,
 // the only file that includes CUB.
 //
 // Template instantiations are kept few: assignment and gather move bytes and are
@@ -114,19 +115,44 @@ __device__ void atomic_extreme(T* dst, T v, const ScatterDesc& d) {
 
 // ---- kernels ------------------------------------------------------------------------------
 
+/// Positions each thread of an update or gather kernel takes per step: the
+/// loads of all of them (index, then value) are issued before the first
+/// store or atomic, so a thread keeps several memory requests in flight.
+inline constexpr int kScatterUnroll = 4;
+
 /// The grid-stride loop of the update kernels: apply(dst, v) for every position,
 /// with dst the indexed element and v the direct operand's element (or the scalar).
 template <typename T, typename Apply>
 __device__ __forceinline__ void for_each_update(const ScatterDesc& d, Apply apply) {
+  if (!index_guard_passes(d.guard)) return;  // a bad index: nothing is written
   T scalar;
   memcpy(&scalar, d.scalar, sizeof(T));
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < d.numel; i += step) {
+  int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  for (; i + (kScatterUnroll - 1) * step < d.numel; i += kScatterUnroll * step) {
+    int64_t dst[kScatterUnroll];
+    T v[kScatterUnroll];
+#pragma unroll
+    for (int u = 0; u < kScatterUnroll; ++u) {
+      int64_t direct_offset;
+      scatter_offsets(d, i + u * step, dst[u], direct_offset);
+      v[u] = d.direct_is_scalar ? scalar : *reinterpret_cast<const T*>(d.direct + direct_offset);
+    }
+#pragma unroll
+    for (int u = 0; u < kScatterUnroll; ++u) apply(reinterpret_cast<T*>(d.indexed + dst[u]), v[u]);
+  }
+  for (; i < d.numel; i += step) {
     int64_t indexed_offset, direct_offset;
     scatter_offsets(d, i, indexed_offset, direct_offset);
     apply(reinterpret_cast<T*>(d.indexed + indexed_offset),
           d.direct_is_scalar ? scalar : *reinterpret_cast<const T*>(d.direct + direct_offset));
   }
+}
+
+/// Blocks of an update or gather launch: one position per thread up to 1 Mi
+/// positions (small launches fill the GPU), kScatterUnroll per thread beyond.
+unsigned int scatter_blocks(int64_t n) {
+  return grid_blocks(n >= (int64_t{1} << 20) ? (n + kScatterUnroll - 1) / kScatterUnroll : n, kScatterMaxBlocks);
 }
 
 template <typename Bits>
@@ -151,32 +177,82 @@ __global__ void scatter_reduce_kernel(ScatterDesc d) {
 
 template <typename Bits>
 __global__ void gather_kernel(ScatterDesc d) {
+  if (!index_guard_passes(d.guard)) return;
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < d.numel; i += step) {
+  int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  for (; i + (kScatterUnroll - 1) * step < d.numel; i += kScatterUnroll * step) {
+    int64_t dst[kScatterUnroll];
+    Bits v[kScatterUnroll];
+#pragma unroll
+    for (int u = 0; u < kScatterUnroll; ++u) {
+      int64_t indexed_offset;
+      scatter_offsets(d, i + u * step, indexed_offset, dst[u]);
+      v[u] = *reinterpret_cast<const Bits*>(d.indexed + indexed_offset);
+    }
+#pragma unroll
+    for (int u = 0; u < kScatterUnroll; ++u) *reinterpret_cast<Bits*>(d.direct + dst[u]) = v[u];
+  }
+  for (; i < d.numel; i += step) {
     int64_t indexed_offset, direct_offset;
     scatter_offsets(d, i, indexed_offset, direct_offset);
     *reinterpret_cast<Bits*>(d.direct + direct_offset) = *reinterpret_cast<const Bits*>(d.indexed + indexed_offset);
   }
 }
 
-__global__ void min_max_init_kernel(long long* out, int count) {
-  const int i = static_cast<int>(threadIdx.x);
-  if (i < count) {
-    out[2 * i] = LLONG_MAX;
-    out[2 * i + 1] = LLONG_MIN;
+/// The index tensors of one min/max launch (blockIdx.y picks one).
+struct MinMaxArgs {
+  IndexTensorDesc tensors[kMaxIndexOperands];
+  bool contiguous[kMaxIndexOperands];
+};
+
+/// Folds the values of the elements [first, n) step apart into lo/hi, four
+/// loads in flight per thread.
+template <typename V, typename Fold>
+__device__ __forceinline__ void fold_vectors(const V* p, int64_t first, int64_t n, int64_t step, Fold fold) {
+  int64_t i = first;
+  for (; i + 3 * step < n; i += 4 * step) {
+    const V a = __ldg(p + i), b = __ldg(p + i + step), c = __ldg(p + i + 2 * step), e = __ldg(p + i + 3 * step);
+    fold(a);
+    fold(b);
+    fold(c);
+    fold(e);
   }
+  for (; i < n; i += step) fold(__ldg(p + i));
 }
 
-__global__ void min_max_kernel(IndexTensorDesc t, bool contiguous, long long* out) {
+/// Min/max of tensor blockIdx.y over the grid's x dimension. One block: it
+/// writes the keys; several: they reduce into keys that a memset of 0xff bytes
+/// initialized (see IndexGuard).
+__global__ void min_max_kernel(MinMaxArgs args, unsigned long long* keys) {
+  const IndexTensorDesc& t = args.tensors[blockIdx.y];
   long long lo = LLONG_MAX;
   long long hi = LLONG_MIN;
-  const int64_t element = t.dtype == DType::Int64 ? 8 : 4;
+  auto take = [&](long long v) {
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+  };
+  const int64_t first = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < t.numel; i += step) {
-    int64_t offset = 0;
-    if (contiguous) {
-      offset = i * element;
-    } else {
+  const bool vectorized = args.contiguous[blockIdx.y] && (reinterpret_cast<uintptr_t>(t.data) & 15) == 0;
+  if (vectorized && t.dtype == DType::Int64) {
+    const int64_t vectors = t.numel / 2;
+    fold_vectors(reinterpret_cast<const longlong2*>(t.data), first, vectors, step, [&](const longlong2& v) {
+      take(v.x);
+      take(v.y);
+    });
+    if (first == 0 && (t.numel & 1)) take(reinterpret_cast<const long long*>(t.data)[t.numel - 1]);
+  } else if (vectorized) {
+    const int64_t vectors = t.numel / 4;
+    fold_vectors(reinterpret_cast<const int4*>(t.data), first, vectors, step, [&](const int4& v) {
+      take(v.x);
+      take(v.y);
+      take(v.z);
+      take(v.w);
+    });
+    if (first < t.numel % 4) take(reinterpret_cast<const int*>(t.data)[4 * vectors + first]);
+  } else {
+    for (int64_t i = first; i < t.numel; i += step) {
+      int64_t offset = 0;
       int64_t rest = i;
       for (int dim = t.ndim - 1; dim >= 0; --dim) {
         int64_t coord = rest;
@@ -186,16 +262,12 @@ __global__ void min_max_kernel(IndexTensorDesc t, bool contiguous, long long* ou
         }
         offset += coord * t.byte_strides[dim];
       }
+      take(load_index(t.data + offset, t.dtype));
     }
-    const long long v = load_index(t.data + offset, t.dtype);
-    lo = v < lo ? v : lo;
-    hi = v > hi ? v : hi;
   }
   for (int shift = 16; shift > 0; shift >>= 1) {
-    const long long other_lo = __shfl_down_sync(0xffffffffu, lo, shift);
-    const long long other_hi = __shfl_down_sync(0xffffffffu, hi, shift);
-    lo = other_lo < lo ? other_lo : lo;
-    hi = other_hi > hi ? other_hi : hi;
+    take(__shfl_down_sync(0xffffffffu, lo, shift));
+    take(__shfl_down_sync(0xffffffffu, hi, shift));
   }
   __shared__ long long warp_lo[kBlockThreads / 32];
   __shared__ long long warp_hi[kBlockThreads / 32];
@@ -208,12 +280,35 @@ __global__ void min_max_kernel(IndexTensorDesc t, bool contiguous, long long* ou
   __syncthreads();
   if (threadIdx.x == 0) {
     for (int w = 1; w < kBlockThreads / 32; ++w) {
-      lo = warp_lo[w] < lo ? warp_lo[w] : lo;
-      hi = warp_hi[w] > hi ? warp_hi[w] : hi;
+      take(warp_lo[w]);
+      take(warp_hi[w]);
     }
-    atomicMin(out, lo);
-    atomicMax(out + 1, hi);
+    unsigned long long* out = keys + 2 * blockIdx.y;
+    if (gridDim.x == 1) {
+      out[0] = index_order_key(lo);
+      out[1] = ~index_order_key(hi);
+    } else {
+      atomicMin(out, index_order_key(lo));
+      atomicMin(out + 1, ~index_order_key(hi));
+    }
   }
+}
+
+/// A pinned host buffer per thread for the read-back (a copy into pageable
+/// memory goes through a staging buffer).
+unsigned long long* pinned_read_back_buffer() {
+  struct Pinned {
+    unsigned long long* data = nullptr;
+    ~Pinned() {
+      if (data != nullptr) (void)cudaFreeHost(data);  // at exit the runtime may be gone: nothing to do
+    }
+  };
+  thread_local Pinned pinned;
+  if (pinned.data == nullptr) {
+    STRATA_CUDA_CHECK(cudaHostAlloc(reinterpret_cast<void**>(&pinned.data),
+                                    2 * kMaxIndexOperands * sizeof(unsigned long long), cudaHostAllocPortable));
+  }
+  return pinned.data;
 }
 
 }  // namespace
@@ -222,7 +317,7 @@ void scatter_update(const ScatterDesc& d, void* stream, int device) {
   if (d.numel == 0) return;
   detail::CudaDeviceScope scope(device);
   const auto cuda_stream = static_cast<cudaStream_t>(stream);
-  const unsigned int blocks = grid_blocks(d.numel, kScatterMaxBlocks);
+  const unsigned int blocks = scatter_blocks(d.numel);
   if (d.reduce == ScatterReduce::Assign) {
     dispatch_bits(ElementwiseDesc::dtype_size(d.dtype), [&](auto tag) {
       using Bits = typename decltype(tag)::type;
@@ -243,37 +338,59 @@ void gather(const ScatterDesc& d, void* stream, int device) {
   const auto cuda_stream = static_cast<cudaStream_t>(stream);
   dispatch_bits(ElementwiseDesc::dtype_size(d.dtype), [&](auto tag) {
     using Bits = typename decltype(tag)::type;
-    gather_kernel<Bits><<<grid_blocks(d.numel, kScatterMaxBlocks), kBlockThreads, 0, cuda_stream>>>(d);
+    gather_kernel<Bits><<<scatter_blocks(d.numel), kBlockThreads, 0, cuda_stream>>>(d);
   });
   STRATA_CUDA_CHECK_LAUNCH();
 }
 
-void index_min_max(const IndexTensorDesc* tensors, int count, IndexRange* out, void* stream, int device) {
+void index_min_max_launch(const IndexTensorDesc* tensors, int count, unsigned long long* keys, void* stream,
+                          int device) {
   if (count <= 0) return;
   if (count > kMaxIndexOperands) throw DeviceError("index_min_max: too many index tensors");
   detail::CudaDeviceScope scope(device);
   const auto cuda_stream = static_cast<cudaStream_t>(stream);
+  MinMaxArgs args;
+  int64_t largest = 0;
+  for (int i = 0; i < count; ++i) {
+    args.tensors[i] = tensors[i];
+    args.contiguous[i] = tensors[i].is_contiguous();
+    largest = tensors[i].numel > largest ? tensors[i].numel : largest;
+  }
+  // About 16 values per thread, at most 1024 blocks per tensor; small tensors
+  // take one block, which writes its result without atomics or a memset.
+  const unsigned int blocks = grid_blocks((largest + 15) / 16, 1024);
+  if (blocks > 1) {
+    STRATA_CUDA_CHECK(cudaMemsetAsync(keys, 0xff, 2 * sizeof(unsigned long long) * count, cuda_stream));
+  }
+  min_max_kernel<<<dim3(blocks, static_cast<unsigned int>(count)), kBlockThreads, 0, cuda_stream>>>(args, keys);
+  STRATA_CUDA_CHECK_LAUNCH();
+}
+
+void index_ranges_read_back(const unsigned long long* keys, int count, IndexRange* out, void* stream, int device) {
+  if (count <= 0) return;
+  detail::CudaDeviceScope scope(device);
+  const auto cuda_stream = static_cast<cudaStream_t>(stream);
+  unsigned long long* host = pinned_read_back_buffer();
+  STRATA_CUDA_CHECK(cudaMemcpyAsync(host, keys, 2 * sizeof(unsigned long long) * count, cudaMemcpyDeviceToHost,
+                                    cuda_stream));
+  STRATA_CUDA_CHECK(cudaStreamSynchronize(cuda_stream));
+  for (int i = 0; i < count; ++i) {
+    out[i] = IndexRange{index_from_order_key(host[2 * i]), index_from_order_key(~host[2 * i + 1])};
+  }
+}
+
+void index_min_max(const IndexTensorDesc* tensors, int count, IndexRange* out, void* stream, int device) {
+  if (count <= 0) return;
   CachingAllocator& allocator = memory::allocator(Device(DeviceType::CUDA, device));
-  const size_t bytes = sizeof(long long) * 2 * static_cast<size_t>(count);
-  auto* results = static_cast<long long*>(allocator.allocate(bytes, stream));
-  long long host[2 * kMaxIndexOperands];
+  auto* keys = static_cast<unsigned long long*>(allocator.allocate(2 * sizeof(unsigned long long) * count, stream));
   try {
-    min_max_init_kernel<<<1, 2 * kMaxIndexOperands, 0, cuda_stream>>>(results, count);
-    STRATA_CUDA_CHECK_LAUNCH();
-    for (int i = 0; i < count; ++i) {
-      min_max_kernel<<<grid_blocks(tensors[i].numel, kScatterMaxBlocks), kBlockThreads, 0, cuda_stream>>>(
-          tensors[i], tensors[i].is_contiguous(), results + 2 * i);
-      STRATA_CUDA_CHECK_LAUNCH();
-    }
-    // The one read-back: a bad index is reported before any kernel writes.
-    STRATA_CUDA_CHECK(cudaMemcpyAsync(host, results, bytes, cudaMemcpyDeviceToHost, cuda_stream));
-    STRATA_CUDA_CHECK(cudaStreamSynchronize(cuda_stream));
+    index_min_max_launch(tensors, count, keys, stream, device);
+    index_ranges_read_back(keys, count, out, stream, device);
   } catch (...) {
-    allocator.deallocate(results);
+    allocator.deallocate(keys);
     throw;
   }
-  allocator.deallocate(results);
-  for (int i = 0; i < count; ++i) out[i] = IndexRange{host[2 * i], host[2 * i + 1]};
+  allocator.deallocate(keys);
 }
 
 }  // namespace strata::kernels::cuda

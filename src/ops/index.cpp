@@ -213,10 +213,6 @@ size_t advanced_bounds(const Tensor& self, const AdvancedIndex& ai, IndexBound* 
   return count;
 }
 
-void check_advanced_bounds(const Tensor& self, const AdvancedIndex& ai) {
-  IndexBound bounds[kernels::kMaxIndexOperands];
-  check_index_bounds(bounds, advanced_bounds(self, ai, bounds), /*allow_negative=*/true);
-}
 
 const Tensor& index_put_impl(const Tensor& self, const TensorIndices& indices, const Tensor* values,
                              const Scalar* value, bool accumulate) {
@@ -286,14 +282,15 @@ Tensor Tensor::index(const TensorIndices& indices) const {
   ops::AdvancedIndex ai = ops::make_advanced_index(*this, indices);
   Tensor out = empty(ai.result_shape, TensorOptions().dtype(dtype()).device(device()));
   if (out.numel() == 0) return out;
-  ops::check_advanced_bounds(*this, ai);
   kernels::ScatterDesc d = ops::advanced_index_desc(*this, ai);
   std::vector<ops::scatter_detail::IterDim> dims = ai.dims;
   const int64_t element = static_cast<int64_t>(element_size());
   for (size_t i = 0; i < dims.size(); ++i) dims[i].direct_stride = out.stride(static_cast<int64_t>(i)) * element;
   ops::scatter_detail::set_iteration_space(d, dims);
   d.direct = static_cast<char*>(out.data_ptr());
-  ops::scatter_detail::run_gather(d, device());
+  ops::scatter_detail::IndexBound bounds[kernels::kMaxIndexOperands];
+  ops::scatter_detail::run_checked_gather(d, device(), bounds, ops::advanced_bounds(*this, ai, bounds),
+                                          /*allow_negative=*/true);
   return out;
 }
 

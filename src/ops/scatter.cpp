@@ -216,6 +216,54 @@ void check_index_bounds(const IndexBound* bounds, size_t count, bool allow_negat
   }
 }
 
+namespace {
+
+/// check_index_bounds, then the kernel; on a GPU instead, in stream order: the
+/// min/max pass into device memory, the kernel guarded by its result (it does
+/// nothing when an index is out of range), and one read-back that throws the
+/// usual IndexError. One synchronization instead of a read-back between two
+/// launches, and the GPU never idles while the host decides.
+void run_checked(ScatterDesc d, const Device& device, const IndexBound* bounds, size_t count, bool allow_negative,
+                 bool gather) {
+#if STRATA_WITH_CUDA
+  if (!device.is_cpu() && count <= static_cast<size_t>(kernels::kMaxIndexOperands)) {
+    IndexTensorDesc descs[kernels::kMaxIndexOperands];
+    const IndexBound* checked[kernels::kMaxIndexOperands];
+    int n = 0;
+    for (size_t i = 0; i < count; ++i) {
+      const IndexBound& b = bounds[i];
+      if (!needs_bounds_check(b)) continue;
+      descs[n] = index_tensor_desc(*b.index);
+      d.guard.lowest[n] = allow_negative ? -b.size : 0;
+      d.guard.size[n] = b.size;
+      checked[n++] = &b;
+    }
+    if (n > 0) {
+      void* stream = detail::current_stream_handle(device);
+      const Storage keys = Storage::allocate(2 * sizeof(unsigned long long) * static_cast<size_t>(n), device);
+      auto* key_data = static_cast<unsigned long long*>(keys.data());
+      kernels::cuda::index_min_max_launch(descs, n, key_data, stream, device.index());
+      d.guard.keys = key_data;
+      d.guard.count = n;
+      gather ? run_gather(d, device) : run_scatter_update(d, device);
+      IndexRange ranges[kernels::kMaxIndexOperands];
+      kernels::cuda::index_ranges_read_back(key_data, n, ranges, stream, device.index());
+      for (int i = 0; i < n; ++i) throw_if_out_of_range(*checked[i], ranges[i], allow_negative);
+      return;
+    }
+  }
+#endif
+  check_index_bounds(bounds, count, allow_negative);
+  gather ? run_gather(d, device) : run_scatter_update(d, device);
+}
+
+}  // namespace
+
+void run_checked_gather(const ScatterDesc& d, const Device& device, const IndexBound* bounds, size_t count,
+                        bool allow_negative) {
+  run_checked(d, device, bounds, count, allow_negative, /*gather=*/true);
+}
+
 void run_checked_scatter_update(const ScatterDesc& d, const Device& device, const IndexBound* bounds,
                                 size_t count, bool allow_negative) {
   if (device.is_cpu()) {
@@ -230,8 +278,7 @@ void run_checked_scatter_update(const ScatterDesc& d, const Device& device, cons
         break;
     }
   }
-  check_index_bounds(bounds, count, allow_negative);
-  run_scatter_update(d, device);
+  run_checked(d, device, bounds, count, allow_negative, /*gather=*/false);
 }
 
 void run_scatter_update(const ScatterDesc& d, const Device& device) {
@@ -498,9 +545,7 @@ Tensor Tensor::gather(int64_t dim, const Tensor& index) const {
   Tensor out = empty(index.sizes(), TensorOptions().dtype(dtype()).device(device()));
   if (index.numel() == 0) return out;
   const IndexBound bound{&index, dim, self_sizes[static_cast<size_t>(dim)]};
-  check_index_bounds(&bound, 1, /*allow_negative=*/false);
-  ScatterDesc d = scatter_desc(*this, dim, index, &out, nullptr);
-  run_gather(d, device());
+  run_checked_gather(scatter_desc(*this, dim, index, &out, nullptr), device(), &bound, 1, /*allow_negative=*/false);
   return out;
 }
 
@@ -542,8 +587,6 @@ const Tensor& Tensor::index_add_(int64_t dim, const Tensor& index, const Tensor&
   ops::assert_no_overlap(*this, index);
   ops::assert_no_overlap(*this, source);
   if (index.numel() == 0) return *this;
-  const IndexBound bound{&index, dim, self_sizes[static_cast<size_t>(dim)]};
-  check_index_bounds(&bound, 1, /*allow_negative=*/false);
 
   ScatterDesc d;
   set_indexed(d, *this);
@@ -571,7 +614,8 @@ const Tensor& Tensor::index_add_(int64_t dim, const Tensor& index, const Tensor&
   d.alpha.enabled = dtype() != kBool && !alpha_is_one;
   d.alpha.as_float = alpha.to_double();
   d.alpha.as_int = alpha.to_int64();
-  run_scatter_update(d, device());
+  const IndexBound bound{&index, dim, self_sizes[static_cast<size_t>(dim)]};
+  run_checked(d, device(), &bound, 1, /*allow_negative=*/false, /*gather=*/false);
   return *this;
 }
 
