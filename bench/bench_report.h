@@ -82,7 +82,7 @@ bool time_with_cuda_events(benchmark::State& state, const Op& op, int64_t host_t
   op();  // warm-up: first-touch, pool growth, module loading
   cudaDeviceSynchronize();
   if (state.range(0) <= host_timed_max) {
-    constexpr int kBatch = 64;
+    constexpr int kBatch = 8;
     for (auto _ : state) {
       const auto begin = std::chrono::steady_clock::now();
       for (int i = 0; i < kBatch; ++i) op();

@@ -265,9 +265,16 @@ __global__ void min_max_kernel(MinMaxArgs args, unsigned long long* keys) {
       take(load_index(t.data + offset, t.dtype));
     }
   }
+  // From here lo and hi fold separately: a thread that saw no value holds the
+  // identities (LLONG_MAX, LLONG_MIN), which must not reach the other side.
+  auto fold = [&](long long other_lo, long long other_hi) {
+    lo = other_lo < lo ? other_lo : lo;
+    hi = other_hi > hi ? other_hi : hi;
+  };
   for (int shift = 16; shift > 0; shift >>= 1) {
-    take(__shfl_down_sync(0xffffffffu, lo, shift));
-    take(__shfl_down_sync(0xffffffffu, hi, shift));
+    const long long other_lo = __shfl_down_sync(0xffffffffu, lo, shift);
+    const long long other_hi = __shfl_down_sync(0xffffffffu, hi, shift);
+    fold(other_lo, other_hi);
   }
   __shared__ long long warp_lo[kBlockThreads / 32];
   __shared__ long long warp_hi[kBlockThreads / 32];
@@ -279,10 +286,7 @@ __global__ void min_max_kernel(MinMaxArgs args, unsigned long long* keys) {
   }
   __syncthreads();
   if (threadIdx.x == 0) {
-    for (int w = 1; w < kBlockThreads / 32; ++w) {
-      take(warp_lo[w]);
-      take(warp_hi[w]);
-    }
+    for (int w = 1; w < kBlockThreads / 32; ++w) fold(warp_lo[w], warp_hi[w]);
     unsigned long long* out = keys + 2 * blockIdx.y;
     if (gridDim.x == 1) {
       out[0] = index_order_key(lo);
