@@ -56,9 +56,17 @@ STRATA_INLINE int64_t index_from_order_key(unsigned long long key) {
   return static_cast<int64_t>(key ^ (1ull << 63));
 }
 
+/// Host memory the GPU writes a guard's keys into (pinned and mapped): the
+/// host reads `keys` once `sequence` holds the value it expects.
+struct IndexReport {
+  unsigned long long keys[2 * kMaxIndexOperands];
+  unsigned long long sequence;
+};
+
 /// The validation result an update or gather kernel checks before it touches
-/// memory (CUDA: the min/max pass, the guarded kernel and one read-back run in
-/// stream order, with one synchronization). count 0: no guard.
+/// memory (CUDA: the min/max pass and the guarded kernel run in stream order;
+/// the guarded kernel's first thread reports the keys to the host, which waits
+/// only for that report). count 0: no guard.
 struct IndexGuard {
   /// Written by the min/max pass: for checked tensor k, keys[2k] =
   /// index_order_key(min) and keys[2k + 1] = ~index_order_key(max).
@@ -66,6 +74,9 @@ struct IndexGuard {
   int count = 0;
   int64_t lowest[kMaxIndexOperands] = {};  // 0, or -size where negative indices wrap
   int64_t size[kMaxIndexOperands] = {};
+  /// Where the kernel reports the keys, then `sequence` (nullptr: no report).
+  IndexReport* report = nullptr;
+  unsigned long long sequence = 0;
 };
 
 /// True when every checked tensor's range lies in [lowest, size).
@@ -167,19 +178,47 @@ STRATA_INLINE int64_t split_coordinate(int64_t& linear, int64_t size) {
   return coord;
 }
 
+/// scatter_offsets for exactly kIndices index operands (their offsets stay in
+/// registers, and no work is spent on absent operands).
+template <int kIndices>
+STRATA_INLINE void scatter_offsets_n(const ScatterDesc& d, int64_t linear, int64_t& indexed_offset,
+                                     int64_t& direct_offset) {
+  int64_t ind = 0, dir = 0;
+  int64_t idx_off[kIndices];
+  for (int k = 0; k < kIndices; ++k) idx_off[k] = 0;
+  for (int dim = 0; dim < d.ndim; ++dim) {
+    // The outermost coordinate needs no division (linear < its size by then).
+    const int64_t coord = dim + 1 < d.ndim ? split_coordinate(linear, d.sizes[dim]) : linear;
+    ind += coord * d.indexed_strides[dim];
+    dir += coord * d.direct_strides[dim];
+    for (int k = 0; k < kIndices; ++k) idx_off[k] += coord * d.indices[k].byte_strides[dim];
+  }
+  for (int k = 0; k < kIndices; ++k) {
+    int64_t v = load_index(d.indices[k].data + idx_off[k], d.indices[k].dtype);
+    if (d.wrap_negative && v < 0) v += d.indices[k].dim_size;
+    ind += v * d.indices[k].target_byte_stride;
+  }
+  indexed_offset = ind;
+  direct_offset = d.direct_is_scalar ? 0 : dir;
+}
+
 /// Offsets (bytes) of the element at linear position `linear` (row-major over
 /// the iteration space, dimension ndim-1 outermost): into the indexed tensor,
 /// including the indexed dimensions, and into the direct operand. (The CUDA
-/// kernels' walk; the loops over index operands have a fixed bound so that
-/// their offsets stay in registers.)
+/// kernels' walk: one and two index operands, the common cases, have their own
+/// code; the branch is the same for every thread.)
 STRATA_INLINE void scatter_offsets(const ScatterDesc& d, int64_t linear, int64_t& indexed_offset,
                                    int64_t& direct_offset) {
+  switch (d.num_indices) {
+    case 1: return scatter_offsets_n<1>(d, linear, indexed_offset, direct_offset);
+    case 2: return scatter_offsets_n<2>(d, linear, indexed_offset, direct_offset);
+    default: break;
+  }
   int64_t ind = 0, dir = 0;
   int64_t idx_off[kMaxIndexOperands];
   STRATA_SCATTER_UNROLL
   for (int k = 0; k < kMaxIndexOperands; ++k) idx_off[k] = 0;
   for (int dim = 0; dim < d.ndim; ++dim) {
-    // The outermost coordinate needs no division (linear < its size by then).
     const int64_t coord = dim + 1 < d.ndim ? split_coordinate(linear, d.sizes[dim]) : linear;
     ind += coord * d.indexed_strides[dim];
     dir += coord * d.direct_strides[dim];

@@ -59,6 +59,13 @@ void index_min_max_launch(const IndexTensorDesc* tensors, int count, unsigned lo
 /// Copies the `count` ranges in `keys` back and synchronizes the stream: the one
 /// read-back of a checked op. No device-side asserts anywhere.
 void index_ranges_read_back(const unsigned long long* keys, int count, IndexRange* out, void* stream, int device);
+/// Makes the guard report its keys to the calling thread's pinned, mapped
+/// report buffer under a fresh sequence number (see IndexGuard).
+void begin_index_report(IndexGuard& guard, int device);
+/// Waits until the guarded kernel queued after begin_index_report has reported
+/// (the start of that kernel, not its end: the update runs on asynchronously)
+/// and returns the ranges. Throws DeviceError if the stream fails first.
+void wait_index_report(const IndexGuard& guard, IndexRange* out, void* stream, int device);
 /// Both, with scratch keys from the device's caching allocator.
 void index_min_max(const IndexTensorDesc* tensors, int count, IndexRange* out, void* stream,
                    int device);

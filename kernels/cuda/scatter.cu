@@ -8,6 +8,7 @@
 // op a runtime switch that is uniform across the grid.
 #include <cuda_runtime.h>
 
+#include <atomic>
 #include <climits>
 #include <cstdint>
 #include <type_traits>
@@ -15,6 +16,7 @@
 #include "kernels/common/dispatch.h"
 #include "kernels/common/scatter_kernels.h"
 #include "kernels/common/scatter_reduce.h"
+#include "kernels/cuda/guard.cuh"
 #include "kernels/cuda/loops.cuh"
 #include "src/runtime/cuda_check.h"
 #include "strata/errors.h"
@@ -124,7 +126,7 @@ inline constexpr int kScatterUnroll = 4;
 /// with dst the indexed element and v the direct operand's element (or the scalar).
 template <typename T, typename Apply>
 __device__ __forceinline__ void for_each_update(const ScatterDesc& d, Apply apply) {
-  if (!index_guard_passes(d.guard)) return;  // a bad index: nothing is written
+  if (!index_guard_check(d.guard)) return;  // a bad index: nothing is written
   T scalar;
   memcpy(&scalar, d.scalar, sizeof(T));
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
@@ -177,7 +179,7 @@ __global__ void scatter_reduce_kernel(ScatterDesc d) {
 
 template <typename Bits>
 __global__ void gather_kernel(ScatterDesc d) {
-  if (!index_guard_passes(d.guard)) return;
+  if (!index_guard_check(d.guard)) return;
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   for (; i + (kScatterUnroll - 1) * step < d.numel; i += kScatterUnroll * step) {
@@ -298,21 +300,34 @@ __global__ void min_max_kernel(MinMaxArgs args, unsigned long long* keys) {
   }
 }
 
-/// A pinned host buffer per thread for the read-back (a copy into pageable
-/// memory goes through a staging buffer).
-unsigned long long* pinned_read_back_buffer() {
-  struct Pinned {
-    unsigned long long* data = nullptr;
-    ~Pinned() {
-      if (data != nullptr) (void)cudaFreeHost(data);  // at exit the runtime may be gone: nothing to do
-    }
-  };
-  thread_local Pinned pinned;
-  if (pinned.data == nullptr) {
-    STRATA_CUDA_CHECK(cudaHostAlloc(reinterpret_cast<void**>(&pinned.data),
-                                    2 * kMaxIndexOperands * sizeof(unsigned long long), cudaHostAllocPortable));
+/// The calling thread's report buffer: pinned, mapped host memory (its device
+/// alias goes into IndexGuard::report), also the target of index_ranges_read_back.
+struct ReportBuffer {
+  IndexReport* host = nullptr;
+  IndexReport* device = nullptr;
+  unsigned long long sequence = 0;
+  ~ReportBuffer() {
+    if (host != nullptr) (void)cudaFreeHost(host);  // at exit the runtime may be gone: nothing to do
   }
-  return pinned.data;
+};
+
+ReportBuffer& report_buffer() {
+  thread_local ReportBuffer buffer;
+  if (buffer.host == nullptr) {
+    void* host = nullptr;
+    STRATA_CUDA_CHECK(cudaHostAlloc(&host, sizeof(IndexReport), cudaHostAllocMapped | cudaHostAllocPortable));
+    void* device = nullptr;
+    const cudaError_t status = cudaHostGetDevicePointer(&device, host, 0);
+    if (status != cudaSuccess) (void)cudaFreeHost(host);
+    STRATA_CUDA_CHECK(status);
+    buffer.host = static_cast<IndexReport*>(host);
+    buffer.device = static_cast<IndexReport*>(device);
+  }
+  return buffer;
+}
+
+IndexRange decode_range(const unsigned long long* keys, int k) {
+  return IndexRange{index_from_order_key(keys[2 * k]), index_from_order_key(~keys[2 * k + 1])};
 }
 
 }  // namespace
@@ -374,13 +389,34 @@ void index_ranges_read_back(const unsigned long long* keys, int count, IndexRang
   if (count <= 0) return;
   detail::CudaDeviceScope scope(device);
   const auto cuda_stream = static_cast<cudaStream_t>(stream);
-  unsigned long long* host = pinned_read_back_buffer();
+  unsigned long long* host = report_buffer().host->keys;
   STRATA_CUDA_CHECK(cudaMemcpyAsync(host, keys, 2 * sizeof(unsigned long long) * count, cudaMemcpyDeviceToHost,
                                     cuda_stream));
   STRATA_CUDA_CHECK(cudaStreamSynchronize(cuda_stream));
-  for (int i = 0; i < count; ++i) {
-    out[i] = IndexRange{index_from_order_key(host[2 * i]), index_from_order_key(~host[2 * i + 1])};
+  for (int i = 0; i < count; ++i) out[i] = decode_range(host, i);
+}
+
+void begin_index_report(IndexGuard& guard, int device) {
+  detail::CudaDeviceScope scope(device);
+  ReportBuffer& buffer = report_buffer();
+  guard.report = buffer.device;
+  guard.sequence = ++buffer.sequence;
+}
+
+void wait_index_report(const IndexGuard& guard, IndexRange* out, void* stream, int device) {
+  const IndexReport* report = report_buffer().host;
+  const volatile unsigned long long* sequence = &report->sequence;
+  for (unsigned int spin = 1; *sequence != guard.sequence; ++spin) {
+    if (spin % 1024 != 0) continue;
+    // Now and then: has the stream failed, or finished without a report?
+    detail::CudaDeviceScope scope(device);
+    const cudaError_t status = cudaStreamQuery(static_cast<cudaStream_t>(stream));
+    if (detail::cuda_not_ready(status)) continue;
+    STRATA_CUDA_CHECK(status);
+    if (*sequence != guard.sequence) throw DeviceError("internal: a guarded kernel finished without its index report");
   }
+  std::atomic_thread_fence(std::memory_order_acquire);  // the keys were written before the sequence number
+  for (int i = 0; i < guard.count; ++i) out[i] = decode_range(report->keys, i);
 }
 
 void index_min_max(const IndexTensorDesc* tensors, int count, IndexRange* out, void* stream, int device) {

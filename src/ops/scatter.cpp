@@ -219,10 +219,11 @@ void check_index_bounds(const IndexBound* bounds, size_t count, bool allow_negat
 namespace {
 
 /// check_index_bounds, then the kernel; on a GPU instead, in stream order: the
-/// min/max pass into device memory, the kernel guarded by its result (it does
-/// nothing when an index is out of range), and one read-back that throws the
-/// usual IndexError. One synchronization instead of a read-back between two
-/// launches, and the GPU never idles while the host decides.
+/// min/max pass into device memory and the kernel guarded by its result (it
+/// does nothing when an index is out of range); the guarded kernel's first
+/// thread reports the ranges to pinned host memory, and the host waits for
+/// that report only, then throws the usual IndexError or returns while the
+/// update runs on. The GPU never idles while the host decides.
 void run_checked(ScatterDesc d, const Device& device, const IndexBound* bounds, size_t count, bool allow_negative,
                  bool gather) {
 #if STRATA_WITH_CUDA
@@ -245,9 +246,16 @@ void run_checked(ScatterDesc d, const Device& device, const IndexBound* bounds, 
       kernels::cuda::index_min_max_launch(descs, n, key_data, stream, device.index());
       d.guard.keys = key_data;
       d.guard.count = n;
-      gather ? run_gather(d, device) : run_scatter_update(d, device);
       IndexRange ranges[kernels::kMaxIndexOperands];
-      kernels::cuda::index_ranges_read_back(key_data, n, ranges, stream, device.index());
+      if (d.numel > 0) {
+        // The guarded kernel reports the ranges as it starts: wait for that
+        // report, not for the kernel.
+        kernels::cuda::begin_index_report(d.guard, device.index());
+        gather ? run_gather(d, device) : run_scatter_update(d, device);
+        kernels::cuda::wait_index_report(d.guard, ranges, stream, device.index());
+      } else {
+        kernels::cuda::index_ranges_read_back(key_data, n, ranges, stream, device.index());
+      }
       for (int i = 0; i < n; ++i) throw_if_out_of_range(*checked[i], ranges[i], allow_negative);
       return;
     }
