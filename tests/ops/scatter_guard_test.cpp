@@ -1,0 +1,216 @@
+// The host+device pieces of the CUDA scatter path, tested on the CPU: the order
+// keys and guard that carry the index validation from the min/max kernel to the
+// writing kernel (IndexGuard), and the offset walk the CUDA kernels use
+// (scatter_offsets, split_coordinate). A GPU runs exactly these functions.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "kernels/common/scatter_desc.h"
+
+namespace strata::kernels {
+namespace {
+
+std::vector<int64_t> interesting_values(std::mt19937_64& rng) {
+  std::vector<int64_t> v = {LLONG_MIN, LLONG_MIN + 1, -4096, -2, -1, 0, 1, 2, 4095, LLONG_MAX - 1, LLONG_MAX};
+  for (int i = 0; i < 200; ++i) v.push_back(static_cast<int64_t>(rng()));
+  for (int i = 0; i < 200; ++i) v.push_back(static_cast<int64_t>(rng() % 20001) - 10000);
+  return v;
+}
+
+TEST(ScatterGuard, OrderKeysKeepOrderAndRoundTrip) {
+  std::mt19937_64 rng(71);
+  const std::vector<int64_t> values = interesting_values(rng);
+  for (int64_t a : values) {
+    EXPECT_EQ(index_from_order_key(index_order_key(a)), a);
+    EXPECT_EQ(index_from_order_key(~~index_order_key(a)), a);
+    for (int64_t b : {values[static_cast<size_t>(rng() % values.size())], a}) {
+      EXPECT_EQ(a < b, index_order_key(a) < index_order_key(b)) << a << " " << b;
+      // The max is kept as ~key: a larger value gives a smaller key.
+      EXPECT_EQ(a > b, ~index_order_key(a) < ~index_order_key(b)) << a << " " << b;
+    }
+  }
+}
+
+TEST(ScatterGuard, AllOnesBytesAreTheIdentityOfBothReductions) {
+  // The multi-block min/max pass starts from a memset of 0xff bytes and reduces
+  // min(key) and min(~key) with unsigned atomicMin: that start must change
+  // nothing, for every value including the extremes.
+  unsigned long long start;
+  std::memset(&start, 0xff, sizeof(start));
+  std::mt19937_64 rng(72);
+  for (int trial = 0; trial < 50; ++trial) {
+    std::vector<int64_t> values(1 + rng() % 40);
+    for (auto& v : values) v = static_cast<int64_t>(rng()) >> (rng() % 64);
+    if (trial == 0) values = {LLONG_MAX};
+    if (trial == 1) values = {LLONG_MIN};
+    unsigned long long lo = start, hi = start;
+    for (int64_t v : values) {
+      lo = std::min(lo, index_order_key(v));
+      hi = std::min(hi, ~index_order_key(v));
+    }
+    EXPECT_EQ(index_from_order_key(lo), *std::min_element(values.begin(), values.end()));
+    EXPECT_EQ(index_from_order_key(~hi), *std::max_element(values.begin(), values.end()));
+  }
+}
+
+/// Keys as the min/max pass leaves them for `ranges`.
+std::vector<unsigned long long> keys_of(const std::vector<std::pair<int64_t, int64_t>>& ranges) {
+  std::vector<unsigned long long> keys;
+  for (auto [lo, hi] : ranges) {
+    keys.push_back(index_order_key(lo));
+    keys.push_back(~index_order_key(hi));
+  }
+  return keys;
+}
+
+TEST(ScatterGuard, PassesExactlyWhenEveryRangeFits) {
+  std::mt19937_64 rng(73);
+  for (int trial = 0; trial < 2000; ++trial) {
+    const int count = 1 + static_cast<int>(rng() % 3);
+    const bool wrap = rng() % 2 == 0;
+    IndexGuard g;
+    g.count = count;
+    std::vector<std::pair<int64_t, int64_t>> ranges;
+    bool expected = true;
+    for (int k = 0; k < count; ++k) {
+      const int64_t size = 1 + static_cast<int64_t>(rng() % 8);
+      g.size[k] = size;
+      g.lowest[k] = wrap ? -size : 0;
+      // Ranges around the boundaries: -size-1 .. size.
+      int64_t a = static_cast<int64_t>(rng() % static_cast<uint64_t>(2 * size + 2)) - size - 1;
+      int64_t b = static_cast<int64_t>(rng() % static_cast<uint64_t>(2 * size + 2)) - size - 1;
+      if (a > b) std::swap(a, b);
+      ranges.emplace_back(a, b);
+      expected = expected && a >= g.lowest[k] && b < size;
+    }
+    const std::vector<unsigned long long> keys = keys_of(ranges);
+    g.keys = keys.data();
+    EXPECT_EQ(index_guard_passes(g), expected) << "trial " << trial;
+  }
+  IndexGuard none;  // count 0: nothing to check
+  EXPECT_TRUE(index_guard_passes(none));
+}
+
+TEST(ScatterGuard, BoundariesOfOneDimensionOfSizeFive) {
+  auto passes = [](int64_t lo, int64_t hi, bool wrap) {
+    const std::vector<unsigned long long> keys = keys_of({{lo, hi}});
+    IndexGuard g;
+    g.count = 1;
+    g.keys = keys.data();
+    g.size[0] = 5;
+    g.lowest[0] = wrap ? -5 : 0;
+    return index_guard_passes(g);
+  };
+  EXPECT_TRUE(passes(0, 4, false));
+  EXPECT_FALSE(passes(0, 5, false));
+  EXPECT_FALSE(passes(-1, 4, false));
+  EXPECT_TRUE(passes(-5, 4, true));
+  EXPECT_FALSE(passes(-6, 0, true));
+  EXPECT_FALSE(passes(LLONG_MIN, LLONG_MAX, true));
+}
+
+TEST(ScatterGuard, SplitCoordinateMatchesDivision) {
+  std::mt19937_64 rng(74);
+  for (int trial = 0; trial < 100000; ++trial) {
+    // Both sides of the 32-bit fast path.
+    const int shift = static_cast<int>(rng() % 62);
+    int64_t linear = static_cast<int64_t>(rng() >> (shift + 2));
+    const int64_t size = 1 + static_cast<int64_t>(rng() >> (2 + rng() % 62));
+    const int64_t expected_coord = linear % size, expected_rest = linear / size;
+    const int64_t coord = split_coordinate(linear, size);
+    ASSERT_EQ(coord, expected_coord) << linear << " " << size;
+    ASSERT_EQ(linear, expected_rest);
+  }
+  int64_t edge = 0xffffffffLL;
+  EXPECT_EQ(split_coordinate(edge, 0xffffffffLL), 0);
+  EXPECT_EQ(edge, 1);
+  edge = 0x100000000LL;
+  EXPECT_EQ(split_coordinate(edge, 3), 0x100000000LL % 3);
+  EXPECT_EQ(edge, 0x100000000LL / 3);
+}
+
+TEST(ScatterGuard, OffsetWalkMatchesAReferenceForOneToFourIndexOperands) {
+  std::mt19937 rng(75);
+  for (int trial = 0; trial < 300; ++trial) {
+    ScatterDesc d;
+    d.ndim = 1 + static_cast<int>(rng() % 3);
+    d.numel = 1;
+    for (int dim = 0; dim < d.ndim; ++dim) {
+      d.sizes[dim] = 1 + static_cast<int64_t>(rng() % 5);
+      d.numel *= d.sizes[dim];
+      d.indexed_strides[dim] = static_cast<int64_t>(rng() % 7) * 4;
+      d.direct_strides[dim] = static_cast<int64_t>(rng() % 7) * 4;
+    }
+    d.direct_is_scalar = rng() % 4 == 0;
+    d.wrap_negative = rng() % 2 == 0;
+    d.num_indices = 1 + static_cast<int>(rng() % 4);
+    // Each index operand reads its own buffer through its own strides.
+    std::vector<std::vector<int64_t>> wide(static_cast<size_t>(d.num_indices));
+    std::vector<std::vector<int32_t>> narrow(static_cast<size_t>(d.num_indices));
+    for (int k = 0; k < d.num_indices; ++k) {
+      IndexOperand& op = d.indices[k];
+      op.dim_size = 1 + static_cast<int64_t>(rng() % 6);
+      op.target_byte_stride = 4 * (1 + static_cast<int64_t>(rng() % 50));
+      op.dtype = rng() % 2 == 0 ? DType::Int64 : DType::Int32;
+      const int64_t element = op.dtype == DType::Int64 ? 8 : 4;
+      int64_t extent = 1;
+      for (int dim = 0; dim < d.ndim; ++dim) {
+        const int64_t step = static_cast<int64_t>(rng() % 3);  // 0: broadcast
+        op.byte_strides[dim] = step * extent * element;
+        extent += (d.sizes[dim] - 1) * step * extent;
+      }
+      auto value = [&] {
+        const int64_t lowest = d.wrap_negative ? -op.dim_size : 0;
+        return lowest + static_cast<int64_t>(rng() % static_cast<uint32_t>(op.dim_size - lowest));
+      };
+      if (op.dtype == DType::Int64) {
+        wide[k].resize(static_cast<size_t>(extent));
+        for (auto& v : wide[k]) v = value();
+        op.data = reinterpret_cast<const char*>(wide[k].data());
+      } else {
+        narrow[k].resize(static_cast<size_t>(extent));
+        for (auto& v : narrow[k]) v = static_cast<int32_t>(value());
+        op.data = reinterpret_cast<const char*>(narrow[k].data());
+      }
+    }
+    for (int64_t linear = 0; linear < d.numel; ++linear) {
+      // Reference: coordinates with dimension 0 innermost.
+      int64_t rest = linear, ind = 0, dir = 0;
+      int64_t index_offsets[kMaxIndexOperands] = {};
+      for (int dim = 0; dim < d.ndim; ++dim) {
+        const int64_t coord = rest % d.sizes[dim];
+        rest /= d.sizes[dim];
+        ind += coord * d.indexed_strides[dim];
+        dir += coord * d.direct_strides[dim];
+        for (int k = 0; k < d.num_indices; ++k) index_offsets[k] += coord * d.indices[k].byte_strides[dim];
+      }
+      for (int k = 0; k < d.num_indices; ++k) {
+        const IndexOperand& op = d.indices[k];
+        int64_t v = 0;
+        if (op.dtype == DType::Int64) {
+          std::memcpy(&v, op.data + index_offsets[k], 8);
+        } else {
+          int32_t v32;
+          std::memcpy(&v32, op.data + index_offsets[k], 4);
+          v = v32;
+        }
+        if (d.wrap_negative && v < 0) v += op.dim_size;
+        ind += v * op.target_byte_stride;
+      }
+      int64_t got_indexed = -1, got_direct = -1;
+      scatter_offsets(d, linear, got_indexed, got_direct);
+      ASSERT_EQ(got_indexed, ind) << "trial " << trial << " position " << linear << " operands " << d.num_indices;
+      ASSERT_EQ(got_direct, d.direct_is_scalar ? 0 : dir) << "trial " << trial << " position " << linear;
+      if (!d.direct_is_scalar) ASSERT_EQ(scatter_direct_offset(d, linear), dir);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace strata::kernels
