@@ -122,33 +122,46 @@ __device__ void atomic_extreme(T* dst, T v, const ScatterDesc& d) {
 /// store or atomic, so a thread keeps several memory requests in flight.
 inline constexpr int kScatterUnroll = 4;
 
-/// The grid-stride loop of the update kernels: apply(dst, v) for every position,
-/// with dst the indexed element and v the direct operand's element (or the scalar).
+/// The grid-stride walk of the update and gather kernels over the iteration
+/// space, kScatterUnroll positions per step: `load(indexed_offset,
+/// direct_offset)` reads a position's value and `store(indexed_offset,
+/// direct_offset, value)` writes it; every load of a step comes before its
+/// first store.
+template <typename T, typename Load, typename Store>
+__device__ __forceinline__ void walk_positions(const ScatterDesc& d, Load load, Store store) {
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  for (; i + (kScatterUnroll - 1) * step < d.numel; i += kScatterUnroll * step) {
+    int64_t indexed[kScatterUnroll], direct[kScatterUnroll];
+    T v[kScatterUnroll];
+#pragma unroll
+    for (int u = 0; u < kScatterUnroll; ++u) {
+      scatter_offsets(d, i + u * step, indexed[u], direct[u]);
+      v[u] = load(indexed[u], direct[u]);
+    }
+#pragma unroll
+    for (int u = 0; u < kScatterUnroll; ++u) store(indexed[u], direct[u], v[u]);
+  }
+  for (; i < d.numel; i += step) {
+    int64_t indexed, direct;
+    scatter_offsets(d, i, indexed, direct);
+    store(indexed, direct, load(indexed, direct));
+  }
+}
+
+/// The update kernels' loop: apply(dst, v) for every position, with dst the
+/// indexed element and v the direct operand's element (or the scalar).
 template <typename T, typename Apply>
 __device__ __forceinline__ void for_each_update(const ScatterDesc& d, Apply apply) {
   if (!index_guard_check(d.guard)) return;  // a bad index: nothing is written
   T scalar;
   memcpy(&scalar, d.scalar, sizeof(T));
-  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  for (; i + (kScatterUnroll - 1) * step < d.numel; i += kScatterUnroll * step) {
-    int64_t dst[kScatterUnroll];
-    T v[kScatterUnroll];
-#pragma unroll
-    for (int u = 0; u < kScatterUnroll; ++u) {
-      int64_t direct_offset;
-      scatter_offsets(d, i + u * step, dst[u], direct_offset);
-      v[u] = d.direct_is_scalar ? scalar : *reinterpret_cast<const T*>(d.direct + direct_offset);
-    }
-#pragma unroll
-    for (int u = 0; u < kScatterUnroll; ++u) apply(reinterpret_cast<T*>(d.indexed + dst[u]), v[u]);
-  }
-  for (; i < d.numel; i += step) {
-    int64_t indexed_offset, direct_offset;
-    scatter_offsets(d, i, indexed_offset, direct_offset);
-    apply(reinterpret_cast<T*>(d.indexed + indexed_offset),
-          d.direct_is_scalar ? scalar : *reinterpret_cast<const T*>(d.direct + direct_offset));
-  }
+  walk_positions<T>(
+      d,
+      [&](int64_t, int64_t direct) {
+        return d.direct_is_scalar ? scalar : *reinterpret_cast<const T*>(d.direct + direct);
+      },
+      [&](int64_t indexed, int64_t, T v) { apply(reinterpret_cast<T*>(d.indexed + indexed), v); });
 }
 
 /// Blocks of an update or gather launch: one position per thread up to 1 Mi
@@ -180,25 +193,9 @@ __global__ void scatter_reduce_kernel(ScatterDesc d) {
 template <typename Bits>
 __global__ void gather_kernel(ScatterDesc d) {
   if (!index_guard_check(d.guard)) return;
-  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  for (; i + (kScatterUnroll - 1) * step < d.numel; i += kScatterUnroll * step) {
-    int64_t dst[kScatterUnroll];
-    Bits v[kScatterUnroll];
-#pragma unroll
-    for (int u = 0; u < kScatterUnroll; ++u) {
-      int64_t indexed_offset;
-      scatter_offsets(d, i + u * step, indexed_offset, dst[u]);
-      v[u] = *reinterpret_cast<const Bits*>(d.indexed + indexed_offset);
-    }
-#pragma unroll
-    for (int u = 0; u < kScatterUnroll; ++u) *reinterpret_cast<Bits*>(d.direct + dst[u]) = v[u];
-  }
-  for (; i < d.numel; i += step) {
-    int64_t indexed_offset, direct_offset;
-    scatter_offsets(d, i, indexed_offset, direct_offset);
-    *reinterpret_cast<Bits*>(d.direct + direct_offset) = *reinterpret_cast<const Bits*>(d.indexed + indexed_offset);
-  }
+  walk_positions<Bits>(
+      d, [&](int64_t indexed, int64_t) { return *reinterpret_cast<const Bits*>(d.indexed + indexed); },
+      [&](int64_t, int64_t direct, Bits v) { *reinterpret_cast<Bits*>(d.direct + direct) = v; });
 }
 
 /// The index tensors of one min/max launch (blockIdx.y picks one).
