@@ -14,6 +14,18 @@ if(STRATA_ATEN_INCLUDE_DIR AND STRATA_TORCH_CPU_LIBRARY AND STRATA_C10_LIBRARY)
   target_compile_definitions(strata_aten INTERFACE STRATA_HAVE_ATEN=1)
   set(STRATA_ATEN_FOUND ON)
   message(STATUS "strata: ATen found (${STRATA_TORCH_CPU_LIBRARY}): differential tests and comparisons on")
+  # A PyTorch built with CUDA (its wheel's libtorch): link its CUDA libraries too,
+  # so that the GPU benchmarks compare with PyTorch's CUDA ops. They must stay
+  # loaded even though nothing names them (at::hasCUDA() asks their registration).
+  get_filename_component(_strata_torch_lib_dir "${STRATA_TORCH_CPU_LIBRARY}" DIRECTORY)
+  find_library(STRATA_TORCH_CUDA_LIBRARY torch_cuda HINTS "${_strata_torch_lib_dir}" NO_DEFAULT_PATH)
+  find_library(STRATA_C10_CUDA_LIBRARY c10_cuda HINTS "${_strata_torch_lib_dir}" NO_DEFAULT_PATH)
+  if(STRATA_CUDA_ENABLED AND STRATA_TORCH_CUDA_LIBRARY AND STRATA_C10_CUDA_LIBRARY)
+    target_link_libraries(strata_aten INTERFACE "-Wl,--no-as-needed" ${STRATA_TORCH_CUDA_LIBRARY}
+                          ${STRATA_C10_CUDA_LIBRARY} "-Wl,--as-needed")
+    target_compile_definitions(strata_aten INTERFACE STRATA_BENCH_TORCH_CUDA=1)
+    message(STATUS "strata: PyTorch's CUDA libraries found: GPU benchmarks compare with PyTorch")
+  endif()
 else()
   message(STATUS "strata: ATen not found: differential tests and ATen comparisons off")
 endif()
