@@ -1,6 +1,7 @@
 // Factories: new tensors from the device's caching allocator.
 #include "strata/factories.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -34,7 +35,11 @@ Tensor empty(const Shape& sizes, const TensorOptions& options) {
                "Trying to create tensor with shape {} and dtype {}: the size in bytes overflows int64",
                detail::shape_str(sizes), to_string(dtype));
   Storage storage = Storage::allocate(static_cast<size_t>(nbytes), options.device());
-  return TensorAccess::make_unchecked(std::move(storage), sizes, detail::contiguous_strides(sizes), 0, dtype);
+  Shape shape = detail::ShapeCache::take(sizes.size());
+  std::copy(sizes.begin(), sizes.end(), shape.begin());
+  Shape strides = detail::ShapeCache::take(sizes.size());
+  detail::fill_contiguous_strides(sizes, strides);
+  return TensorAccess::make_unchecked(std::move(storage), std::move(shape), std::move(strides), 0, dtype);
 }
 
 Tensor zeros(const Shape& sizes, const TensorOptions& options) {

@@ -11,6 +11,11 @@ std::string shape_str(std::span<const int64_t> shape) { return fmt::format("[{}]
 
 Shape contiguous_strides(std::span<const int64_t> sizes) {
   Shape strides(sizes.size());
+  fill_contiguous_strides(sizes, strides);
+  return strides;
+}
+
+void fill_contiguous_strides(std::span<const int64_t> sizes, std::span<int64_t> strides) {
   int64_t stride = 1;
   for (size_t i = sizes.size(); i-- > 0;) {
     strides[i] = stride;
@@ -20,7 +25,6 @@ Shape contiguous_strides(std::span<const int64_t> sizes) {
       stride = std::numeric_limits<int64_t>::max();
     }
   }
-  return strides;
 }
 
 int64_t checked_numel(std::span<const int64_t> sizes) {

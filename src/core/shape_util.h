@@ -13,6 +13,8 @@ namespace strata::detail {
 STRATA_API std::string shape_str(std::span<const int64_t> shape);
 /// Row-major strides, in elements, for `sizes`.
 STRATA_API Shape contiguous_strides(std::span<const int64_t> sizes);
+/// The same into `strides` (as many elements as sizes).
+STRATA_API void fill_contiguous_strides(std::span<const int64_t> sizes, std::span<int64_t> strides);
 /// Product of `sizes`. Throws ShapeError naming the shape for a negative size
 /// ("Trying to create tensor with negative dimension -1: [-1, 2]") or a product
 /// that overflows int64.

@@ -3,6 +3,7 @@
 
 #include <memory>
 
+#include "src/core/recycling_allocator.h"
 #include "strata/tensor.h"
 
 namespace strata {
@@ -14,6 +15,15 @@ struct Tensor::Impl {
   int64_t storage_offset = 0;
   int64_t numel = 0;
   DType dtype = kFloat32;
+
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  /// The shape buffers go to this thread's ShapeCache for the next tensor.
+  ~Impl() {
+    detail::ShapeCache::give(std::move(sizes));
+    detail::ShapeCache::give(std::move(strides));
+  }
 };
 
 /// Internal constructor and accessors for the front-ends (not part of the API).

@@ -12,13 +12,14 @@
 
 #include "src/core/check.h"
 #include "src/runtime/parallel.h"
+#include "src/core/tls.h"
 #include "strata/config.h"
 
 namespace strata {
 
 namespace {
 
-thread_local bool tls_in_parallel_region = false;
+STRATA_TLS_INITIAL_EXEC thread_local bool tls_in_parallel_region = false;
 
 class ThreadPool {
  public:
