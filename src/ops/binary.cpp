@@ -138,33 +138,47 @@ void check_written_shape(const char* op_name, const Tensor& written, const Tenso
 // PyTorch's fast setup: when every memory operand is row-major dense with the
 // output's shape, the iteration space is one dimension and no broadcasting,
 // reordering or coalescing is needed. Per-call cost matters for small tensors.
-// Also taken: dense inputs whose shape is a suffix of the output's (x += row,
-// [R, C] + [C]): two dimensions, the inner one shared, the outer one stride 0
-// for the suffix inputs.
+// Also taken, with two dimensions (inner, outer) split where the shapes
+// differ: dense inputs whose shape is a suffix of the output's (x += row,
+// [R, C] + [C]: outer stride 0) or, at the same rank, a prefix of it followed
+// by 1s ([R, 1] + [C]: inner stride 0).
 bool make_dense_desc(kernels::ElementwiseDesc& it, const Tensor& out, const Tensor& a, const Tensor* b,
                      int scalar_input) {
   const auto& o = TensorAccess::impl(out);
   if (o.numel == 0 || !detail::is_contiguous_layout(o.sizes, o.strides)) return false;
   const Tensor* inputs[2] = {&a, b};
-  bool suffix[3] = {false, false, false};
+  enum class Kind { Same, Suffix, Prefix };
+  Kind kind[3] = {Kind::Same, Kind::Same, Kind::Same};
   int64_t inner = o.numel;  // elements of the inner dimension
   for (int k = 1; k <= 2; ++k) {
     if (k == scalar_input || inputs[k - 1]->is_same(out)) continue;
     const auto& in = TensorAccess::impl(*inputs[k - 1]);
     if (!detail::is_contiguous_layout(in.sizes, in.strides)) return false;
     if (in.sizes == o.sizes) continue;
+    int64_t in_inner = 0;
     // A suffix: after its leading 1s, the input's sizes end the output's.
     size_t lead = 0;
     while (lead < in.sizes.size() && in.sizes[lead] == 1) ++lead;
     const size_t rest = in.sizes.size() - lead;
-    if (rest == 0 || rest >= o.sizes.size() ||
-        !std::equal(in.sizes.begin() + static_cast<std::ptrdiff_t>(lead), in.sizes.end(),
-                    o.sizes.end() - static_cast<std::ptrdiff_t>(rest))) {
+    if (rest != 0 && rest < o.sizes.size() &&
+        std::equal(in.sizes.begin() + static_cast<std::ptrdiff_t>(lead), in.sizes.end(),
+                   o.sizes.end() - static_cast<std::ptrdiff_t>(rest))) {
+      kind[k] = Kind::Suffix;
+      in_inner = in.numel;
+    } else if (in.sizes.size() == o.sizes.size()) {
+      // A prefix: equal to the output's sizes up to p, 1 from there on.
+      size_t p = 0;
+      while (p < in.sizes.size() && in.sizes[p] == o.sizes[p]) ++p;
+      for (size_t d = p; d < in.sizes.size(); ++d) {
+        if (in.sizes[d] != 1) return false;
+      }
+      kind[k] = Kind::Prefix;
+      in_inner = o.numel / in.numel;
+    } else {
       return false;
     }
-    if (inner != o.numel && inner != in.numel) return false;  // two different suffixes
-    inner = in.numel;
-    suffix[k] = true;
+    if (inner != o.numel && inner != in_inner) return false;  // two different splits
+    inner = in_inner;
   }
   const bool two_dims = inner != o.numel;
   it.ndim = two_dims ? 2 : 1;
@@ -185,8 +199,8 @@ bool make_dense_desc(kernels::ElementwiseDesc& it, const Tensor& out, const Tens
     const auto element = static_cast<int64_t>(kernels::ElementwiseDesc::dtype_size(t.dtype));
     operand.data = static_cast<char*>(operands[k]->data_ptr());
     operand.dtype = t.dtype;
-    operand.byte_strides[0] = element;
-    operand.byte_strides[1] = suffix[k] ? 0 : inner * element;
+    operand.byte_strides[0] = kind[k] == Kind::Prefix ? 0 : element;
+    operand.byte_strides[1] = kind[k] == Kind::Suffix ? 0 : kind[k] == Kind::Prefix ? element : inner * element;
   }
   return true;
 }
