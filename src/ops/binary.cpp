@@ -15,6 +15,7 @@
 #include "kernels/common/dispatch.h"
 #include "kernels/cpu/binary.h"
 #include "src/core/check.h"
+#include "src/core/recycling_allocator.h"
 #include "src/core/shape_util.h"
 #include "src/core/tensor_impl.h"
 #include "src/ops/elementwise_iter.h"
@@ -296,6 +297,7 @@ Tensor add_new(const char* op_name, const Tensor& a, const Tensor* b, const Scal
   const DType result = promoted_dtype(a, b, b_scalar);
   check_alpha(result, alpha);
   Tensor out = empty(same_shape ? a.sizes() : broadcast, TensorOptions().dtype(result).device(device));
+  detail::ShapeCache::give(std::move(broadcast));  // empty() copied it: the buffer serves the next tensor
   launch_add(op_name, out, a, b, b_scalar, result, alpha, device);
   return out;
 }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "src/core/check.h"
+#include "src/core/recycling_allocator.h"
 #include "src/core/shape_util.h"
 #include "strata/ops.h"
 
@@ -54,7 +55,8 @@ Shape broadcast_shape(std::span<const std::span<const int64_t>> shapes) {
   // that failed, as PyTorch's).
   size_t ndim = 0;
   for (const std::span<const int64_t> s : shapes) ndim = std::max(ndim, s.size());
-  Shape result(ndim, 1);
+  Shape result = detail::ShapeCache::take(ndim);  // a recycled buffer when one is at hand
+  std::fill(result.begin(), result.end(), int64_t{1});
   for (size_t n = 0; n < shapes.size(); ++n) {
     const std::span<const int64_t> b = shapes[n];
     for (size_t i = 0; i < b.size(); ++i) {
