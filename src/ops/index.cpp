@@ -150,15 +150,17 @@ AdvancedIndex make_advanced_index(const Tensor& self, const TensorIndices& indic
         const Tensor& t = ai.index_tensors[k];
         const int64_t offset = static_cast<int64_t>(broadcast.size()) - t.dim();
         const int64_t j = static_cast<int64_t>(b) - offset;
-        if (j < 0 || t.size(j) == 1) continue;
-        dim.index_strides[k] = t.stride(j) * static_cast<int64_t>(t.element_size());
+        if (j < 0 || t.sizes()[static_cast<size_t>(j)] == 1) continue;  // j is a valid dim: no wrap_dim
+        dim.index_strides[k] = t.strides()[static_cast<size_t>(j)] * static_cast<int64_t>(t.element_size());
       }
     }
   };
+  const Shape& self_sizes = self.sizes();
+  const Shape& self_strides = self.strides();
   const auto slice_dim = [&](int64_t d) {
     IterDim dim;
-    dim.size = self.size(d);
-    dim.indexed_stride = self.stride(d) * element;
+    dim.size = self_sizes[static_cast<size_t>(d)];
+    dim.indexed_stride = self_strides[static_cast<size_t>(d)] * element;
     return dim;
   };
   const bool adjacent = num_indices == 0 ||
@@ -190,13 +192,15 @@ ScatterDesc advanced_index_desc(const Tensor& self, const AdvancedIndex& ai) {
   d.wrap_negative = true;
   d.num_indices = static_cast<int>(ai.index_tensors.size());
   const int64_t element = static_cast<int64_t>(self.element_size());
+  const Shape& sizes = self.sizes();
+  const Shape& strides = self.strides();
   for (int k = 0; k < d.num_indices; ++k) {
     const Tensor& t = ai.index_tensors[static_cast<size_t>(k)];
-    const int64_t dim = ai.index_dims[static_cast<size_t>(k)];
+    const auto dim = static_cast<size_t>(ai.index_dims[static_cast<size_t>(k)]);
     d.indices[k].data = static_cast<const char*>(t.data_ptr());
     d.indices[k].dtype = t.dtype();
-    d.indices[k].dim_size = self.size(dim);
-    d.indices[k].target_byte_stride = self.stride(dim) * element;
+    d.indices[k].dim_size = sizes[dim];
+    d.indices[k].target_byte_stride = strides[dim] * element;
   }
   return d;
 }

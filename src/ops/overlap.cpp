@@ -73,10 +73,12 @@ MemOverlapStatus get_overlap_status(const Tensor& a, const Tensor& b) {
   const auto& ia = TensorAccess::impl(a);
   const auto& ib = TensorAccess::impl(b);
   if (ia.numel == 0 || ib.numel == 0) return MemOverlapStatus::No;
+  // Different storages never overlap, whatever the layouts (checked first: it
+  // is the common case, and the cheap one).
+  if (ia.storage != ib.storage) return MemOverlapStatus::No;
   if (!is_non_overlapping_and_dense(ia) || !is_non_overlapping_and_dense(ib)) {
     return MemOverlapStatus::TooHard;
   }
-  if (ia.storage != ib.storage) return MemOverlapStatus::No;
   // Dense tensors cover exactly numel * itemsize bytes from their first element.
   const char* a_begin = first_byte(ia);
   const char* b_begin = first_byte(ib);
