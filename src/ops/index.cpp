@@ -10,6 +10,7 @@
 
 #include "kernels/common/scatter_kernels.h"
 #include "src/core/check.h"
+#include "src/core/recycling_allocator.h"
 #include "src/ops/overlap.h"
 #include "strata/factories.h"
 #include "strata/ops.h"
@@ -106,6 +107,7 @@ AdvancedIndex make_advanced_index(const Tensor& self, const TensorIndices& indic
 
   AdvancedIndex ai;
   ai.index_tensors.reserve(indices.size());
+  ai.index_dims = detail::ShapeCache::take(0);  // recycled buffers: no malloc on small calls
   ai.index_dims.reserve(indices.size());
   for (int64_t d = 0; d < ndim; ++d) {
     if (per_dim[static_cast<size_t>(d)] != nullptr) {
@@ -118,7 +120,8 @@ AdvancedIndex make_advanced_index(const Tensor& self, const TensorIndices& indic
                ai.index_tensors.size());
 
   // Broadcast the index shapes together (aligned from the right).
-  Shape broadcast = ai.index_tensors.empty() ? Shape{} : ai.index_tensors.front().sizes();
+  Shape broadcast = detail::ShapeCache::take(0);
+  if (!ai.index_tensors.empty()) broadcast.assign(ai.index_tensors.front().sizes().begin(), ai.index_tensors.front().sizes().end());
   for (const Tensor& t : ai.index_tensors) {
     const Shape& s = t.sizes();
     if (s == broadcast) continue;  // the usual case: equal shapes, nothing to merge
@@ -178,9 +181,16 @@ AdvancedIndex make_advanced_index(const Tensor& self, const TensorIndices& indic
       if (per_dim[static_cast<size_t>(d)] == nullptr) ai.dims.push_back(slice_dim(d));
     }
   }
+  ai.result_shape = detail::ShapeCache::take(0);
   ai.result_shape.reserve(ai.dims.size());
   for (const IterDim& d : ai.dims) ai.result_shape.push_back(d.size);
+  detail::ShapeCache::give(std::move(broadcast));
   return ai;
+}
+
+AdvancedIndex::~AdvancedIndex() {
+  detail::ShapeCache::give(std::move(index_dims));
+  detail::ShapeCache::give(std::move(result_shape));
 }
 
 namespace {

@@ -16,6 +16,12 @@ struct AdvancedIndex {
   std::vector<int64_t> index_dims;         // the dimension of self each one indexes
   std::vector<scatter_detail::IterDim> dims;  // result dimensions, outermost first
   Shape result_shape;
+
+  AdvancedIndex() = default;
+  AdvancedIndex(AdvancedIndex&&) = default;
+  AdvancedIndex& operator=(AdvancedIndex&&) = default;
+  /// index_dims and result_shape came from this thread's ShapeCache: back they go.
+  ~AdvancedIndex();
 };
 
 /// Throws IndexError with PyTorch's texts for bad index dtypes, masks of the
