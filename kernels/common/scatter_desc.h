@@ -178,25 +178,35 @@ STRATA_INLINE int64_t split_coordinate(int64_t& linear, int64_t size) {
   return coord;
 }
 
-/// scatter_offsets for exactly kIndices index operands (their offsets stay in
-/// registers, and no work is spent on absent operands).
+/// The offset walk of scatter_offsets for kIndices index operands, or for
+/// d.num_indices of them when kIndices is 0. Either way the loops over operands
+/// have a fixed bound, so that their offsets stay in registers.
 template <int kIndices>
 STRATA_INLINE void scatter_offsets_n(const ScatterDesc& d, int64_t linear, int64_t& indexed_offset,
                                      int64_t& direct_offset) {
+  constexpr int kSlots = kIndices > 0 ? kIndices : kMaxIndexOperands;
+  const auto present = [&d](int k) { return kIndices > 0 || k < d.num_indices; };
   int64_t ind = 0, dir = 0;
-  int64_t idx_off[kIndices];
-  for (int k = 0; k < kIndices; ++k) idx_off[k] = 0;
+  int64_t idx_off[kSlots];
+  STRATA_SCATTER_UNROLL
+  for (int k = 0; k < kSlots; ++k) idx_off[k] = 0;
   for (int dim = 0; dim < d.ndim; ++dim) {
     // The outermost coordinate needs no division (linear < its size by then).
     const int64_t coord = dim + 1 < d.ndim ? split_coordinate(linear, d.sizes[dim]) : linear;
     ind += coord * d.indexed_strides[dim];
     dir += coord * d.direct_strides[dim];
-    for (int k = 0; k < kIndices; ++k) idx_off[k] += coord * d.indices[k].byte_strides[dim];
+    STRATA_SCATTER_UNROLL
+    for (int k = 0; k < kSlots; ++k) {
+      if (present(k)) idx_off[k] += coord * d.indices[k].byte_strides[dim];
+    }
   }
-  for (int k = 0; k < kIndices; ++k) {
-    int64_t v = load_index(d.indices[k].data + idx_off[k], d.indices[k].dtype);
-    if (d.wrap_negative && v < 0) v += d.indices[k].dim_size;
-    ind += v * d.indices[k].target_byte_stride;
+  STRATA_SCATTER_UNROLL
+  for (int k = 0; k < kSlots; ++k) {
+    if (present(k)) {
+      int64_t v = load_index(d.indices[k].data + idx_off[k], d.indices[k].dtype);
+      if (d.wrap_negative && v < 0) v += d.indices[k].dim_size;
+      ind += v * d.indices[k].target_byte_stride;
+    }
   }
   indexed_offset = ind;
   direct_offset = d.direct_is_scalar ? 0 : dir;
@@ -206,37 +216,14 @@ STRATA_INLINE void scatter_offsets_n(const ScatterDesc& d, int64_t linear, int64
 /// the iteration space, dimension ndim-1 outermost): into the indexed tensor,
 /// including the indexed dimensions, and into the direct operand. (The CUDA
 /// kernels' walk: one and two index operands, the common cases, have their own
-/// code; the branch is the same for every thread.)
+/// instantiation; the branch is the same for every thread.)
 STRATA_INLINE void scatter_offsets(const ScatterDesc& d, int64_t linear, int64_t& indexed_offset,
                                    int64_t& direct_offset) {
   switch (d.num_indices) {
     case 1: return scatter_offsets_n<1>(d, linear, indexed_offset, direct_offset);
     case 2: return scatter_offsets_n<2>(d, linear, indexed_offset, direct_offset);
-    default: break;
+    default: return scatter_offsets_n<0>(d, linear, indexed_offset, direct_offset);
   }
-  int64_t ind = 0, dir = 0;
-  int64_t idx_off[kMaxIndexOperands];
-  STRATA_SCATTER_UNROLL
-  for (int k = 0; k < kMaxIndexOperands; ++k) idx_off[k] = 0;
-  for (int dim = 0; dim < d.ndim; ++dim) {
-    const int64_t coord = dim + 1 < d.ndim ? split_coordinate(linear, d.sizes[dim]) : linear;
-    ind += coord * d.indexed_strides[dim];
-    dir += coord * d.direct_strides[dim];
-    STRATA_SCATTER_UNROLL
-    for (int k = 0; k < kMaxIndexOperands; ++k) {
-      if (k < d.num_indices) idx_off[k] += coord * d.indices[k].byte_strides[dim];
-    }
-  }
-  STRATA_SCATTER_UNROLL
-  for (int k = 0; k < kMaxIndexOperands; ++k) {
-    if (k < d.num_indices) {
-      int64_t v = load_index(d.indices[k].data + idx_off[k], d.indices[k].dtype);
-      if (d.wrap_negative && v < 0) v += d.indices[k].dim_size;
-      ind += v * d.indices[k].target_byte_stride;
-    }
-  }
-  indexed_offset = ind;
-  direct_offset = d.direct_is_scalar ? 0 : dir;
 }
 
 /// Byte offset into the direct operand of linear position `linear`.

@@ -1,7 +1,7 @@
 // CUDA kernels of the scatter family: the fast (atomic) scatter path, gather,
 // and the index validation pass (a min/max reduction whose result the update
-// and gather kernels check before they touch memory: IndexGuard). The deterministic sorted path is in index.cu,
-// the only file that includes CUB.
+// and gather kernels check before they touch memory: IndexGuard). The
+// deterministic sorted path is in index.cu, the only file that includes CUB.
 //
 // Template instantiations are kept few: assignment and gather move bytes and are
 // instantiated per element size (4); reductions per dtype (10), with the reduce

@@ -168,6 +168,19 @@ bool needs_bounds_check(const IndexBound& b) {
   return true;
 }
 
+/// The index tensors of bounds[0, count) (at most kMaxIndexOperands) that need
+/// a check, as the validation pass sees them: fills descs and checked, returns
+/// how many.
+int collect_checked(const IndexBound* bounds, size_t count, IndexTensorDesc* descs, const IndexBound** checked) {
+  int n = 0;
+  for (size_t i = 0; i < count; ++i) {
+    if (!needs_bounds_check(bounds[i])) continue;
+    descs[n] = index_tensor_desc(*bounds[i].index);
+    checked[n++] = &bounds[i];
+  }
+  return n;
+}
+
 }  // namespace
 
 void check_index_bounds(const IndexBound* bounds, size_t count, bool allow_negative) {
@@ -194,13 +207,7 @@ void check_index_bounds(const IndexBound* bounds, size_t count, bool allow_negat
     IndexTensorDesc descs[kMax];
     IndexRange ranges[kMax];
     const IndexBound* checked[kMax];
-    int n = 0;
-    for (size_t i = first; i < std::min(count, first + kMax); ++i) {
-      const IndexBound& b = bounds[i];
-      if (!needs_bounds_check(b)) continue;
-      descs[n] = index_tensor_desc(*b.index);
-      checked[n++] = &b;
-    }
+    const int n = collect_checked(bounds + first, std::min(count - first, static_cast<size_t>(kMax)), descs, checked);
     if (n == 0) continue;
     const Device device = checked[0]->index->device();
     if (device.is_cpu()) {
@@ -224,22 +231,19 @@ namespace {
 /// thread reports the ranges to pinned host memory, and the host waits for
 /// that report only, then throws the usual IndexError or returns while the
 /// update runs on. The GPU never idles while the host decides.
-void run_checked(ScatterDesc d, const Device& device, const IndexBound* bounds, size_t count, bool allow_negative,
-                 bool gather) {
+void run_checked(const ScatterDesc& unguarded, const Device& device, const IndexBound* bounds, size_t count,
+                 bool allow_negative, bool gather) {
 #if STRATA_WITH_CUDA
   if (!device.is_cpu() && count <= static_cast<size_t>(kernels::kMaxIndexOperands)) {
     IndexTensorDesc descs[kernels::kMaxIndexOperands];
     const IndexBound* checked[kernels::kMaxIndexOperands];
-    int n = 0;
-    for (size_t i = 0; i < count; ++i) {
-      const IndexBound& b = bounds[i];
-      if (!needs_bounds_check(b)) continue;
-      descs[n] = index_tensor_desc(*b.index);
-      d.guard.lowest[n] = allow_negative ? -b.size : 0;
-      d.guard.size[n] = b.size;
-      checked[n++] = &b;
-    }
+    const int n = collect_checked(bounds, count, descs, checked);
     if (n > 0) {
+      ScatterDesc d = unguarded;
+      for (int i = 0; i < n; ++i) {
+        d.guard.lowest[i] = allow_negative ? -checked[i]->size : 0;
+        d.guard.size[i] = checked[i]->size;
+      }
       void* stream = detail::current_stream_handle(device);
       const Storage keys = Storage::allocate(2 * sizeof(unsigned long long) * static_cast<size_t>(n), device);
       auto* key_data = static_cast<unsigned long long*>(keys.data());
@@ -262,7 +266,7 @@ void run_checked(ScatterDesc d, const Device& device, const IndexBound* bounds, 
   }
 #endif
   check_index_bounds(bounds, count, allow_negative);
-  gather ? run_gather(d, device) : run_scatter_update(d, device);
+  gather ? run_gather(unguarded, device) : run_scatter_update(unguarded, device);
 }
 
 }  // namespace

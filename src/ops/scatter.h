@@ -61,9 +61,9 @@ void check_index_bounds(const IndexBound* bounds, size_t count, bool allow_negat
 /// except where the CPU kernel checks every index in the pass that applies
 /// them (kernels::cpu::scatter_update_checked): then an out-of-range index still
 /// throws the same IndexError, and self is still untouched.
-/// On a GPU, the min/max pass, the kernel guarded by its result and one
-/// read-back run in stream order (one synchronization; self untouched when an
-/// index is out of range).
+/// On a GPU, the min/max pass and the kernel guarded by its result run in
+/// stream order, and the host waits only for the guard's report (self is
+/// untouched when an index is out of range; the update runs on after).
 void run_checked_scatter_update(const kernels::ScatterDesc& d, const Device& device, const IndexBound* bounds,
                                 size_t count, bool allow_negative);
 /// The same for gather mode: validate, then run_gather(d) (guarded on a GPU).
