@@ -48,6 +48,9 @@ constexpr int64_t kDestinationSplitMinUpdates = int64_t{1} << 22;
 constexpr int64_t kDestinationSplitMinBytes = int64_t{1} << 23;
 constexpr int64_t kSplitMinElements = int64_t{1} << 18;
 constexpr int kPrefetchDistance = 16;
+// A target this large lives in memory, not cache (this VM: 32 MiB of L3).
+constexpr int64_t kBeyondCacheBytes = int64_t{1} << 26;
+constexpr int64_t kBeyondCacheMinUpdates = int64_t{1} << 15;
 
 /// Applies n updates (scatter) or copies (gather) at the given byte offsets.
 using ApplyFn = void (*)(const ScatterDesc& d, char* indexed, const char* direct,
@@ -144,8 +147,8 @@ bool rows_are_contiguous(const ScatterDesc& d) {
 
 /// The flat case in one fused loop: one dimension after merging, one or two
 /// Int64 index tensors, assignment or addition (scatter_add_, scatter_,
-/// index_put_ with (row, col) pairs). With kFilter, updates outside [lo, hi)
-/// go to a small private sink instead of branching on unpredictable data.
+/// index_put_ with (row, col) pairs). With kFilter, only the updates whose
+/// destination lies in [lo, hi) are applied (flat_update_range).
 using FlatFn = void (*)(const ScatterDesc& d, int64_t begin, int64_t end, int64_t lo, int64_t hi);
 
 /// The common flat case with typed pointers: dense Int64 indices, a dense
@@ -212,26 +215,40 @@ bool fits_flat_dense(const ScatterDesc& d, int64_t element) {
          reinterpret_cast<uintptr_t>(d.direct) % static_cast<uintptr_t>(element) == 0;
 }
 
-template <ScatterReduce R, typename T, int kNumIndices, bool kFilter>
-void flat_update(const ScatterDesc& d, int64_t begin, int64_t end, int64_t lo, int64_t hi) {
-  if constexpr (!kFilter) {
-    if (fits_flat_dense(d, static_cast<int64_t>(sizeof(T)))) {
-      if (d.indexed_extent > (int64_t{1} << 22)) {
-        flat_dense<R, T, kNumIndices, true>(d, begin, end);
-      } else {
-        flat_dense<R, T, kNumIndices, false>(d, begin, end);
-      }
-      return;
-    }
+/// Byte offset of position j's destination in the flat case (one or two Int64
+/// index operands, negative values wrapped when the descriptor asks for it).
+template <int kNumIndices>
+int64_t flat_offset(const ScatterDesc& d, int64_t j) {
+  const IndexOperand& a = d.indices[0];
+  int64_t va = *reinterpret_cast<const int64_t*>(a.data + j * a.byte_strides[0]);
+  if (d.wrap_negative) va += va < 0 ? a.dim_size : 0;
+  int64_t offset = j * d.indexed_strides[0] + va * a.target_byte_stride;
+  if constexpr (kNumIndices > 1) {
+    const IndexOperand& b = d.indices[1];
+    int64_t vb = *reinterpret_cast<const int64_t*>(b.data + j * b.byte_strides[0]);
+    if (d.wrap_negative) vb += vb < 0 ? b.dim_size : 0;
+    offset += vb * b.target_byte_stride;
   }
-  const int64_t indexed_stride = d.indexed_strides[0];
+  return offset;
+}
+
+template <ScatterReduce R, typename T, int kNumIndices, bool kFilter>
+void flat_update(const ScatterDesc& d, int64_t begin, int64_t end, int64_t lo, int64_t hi);
+
+/// The flat loop with every update applied (kFilter false).
+template <ScatterReduce R, typename T, int kNumIndices>
+void flat_update_all(const ScatterDesc& d, int64_t begin, int64_t end) {
+  if (fits_flat_dense(d, static_cast<int64_t>(sizeof(T)))) {
+    if (d.indexed_extent > (int64_t{1} << 22)) {
+      flat_dense<R, T, kNumIndices, true>(d, begin, end);
+    } else {
+      flat_dense<R, T, kNumIndices, false>(d, begin, end);
+    }
+    return;
+  }
   const int64_t direct_stride = d.direct_strides[0];
   const char* direct = d.direct_is_scalar ? reinterpret_cast<const char*>(d.scalar) : d.direct;
-  const IndexOperand& a = d.indices[0];
-  const IndexOperand& b = d.indices[kNumIndices > 1 ? 1 : 0];
-  const bool wrap = d.wrap_negative;
   const ScatterAlpha alpha = d.alpha;
-  T sink[8] = {};
   // Large targets (index_put_ into a big matrix) miss every cache: prefetch the
   // destination a fixed distance ahead (the indices are read sequentially, so
   // looking ahead is cheap). Small targets stay in cache and skip it.
@@ -239,29 +256,57 @@ void flat_update(const ScatterDesc& d, int64_t begin, int64_t end, int64_t lo, i
   constexpr int64_t kAhead = 32;
   for (int64_t j = begin; j < end; ++j) {
     if (prefetch && j + kAhead < end) {
-      const int64_t ahead = j + kAhead;
-      int64_t ahead_offset = ahead * indexed_stride +
-                             *reinterpret_cast<const int64_t*>(a.data + ahead * a.byte_strides[0]) * a.target_byte_stride;
-      if constexpr (kNumIndices > 1) {
-        ahead_offset += *reinterpret_cast<const int64_t*>(b.data + ahead * b.byte_strides[0]) * b.target_byte_stride;
-      }
-      __builtin_prefetch(d.indexed + ahead_offset, 1);  // a bad or negative index is harmless here
-    }
-    int64_t va = *reinterpret_cast<const int64_t*>(a.data + j * a.byte_strides[0]);
-    if (wrap) va += va < 0 ? a.dim_size : 0;
-    int64_t offset = j * indexed_stride + va * a.target_byte_stride;
-    if constexpr (kNumIndices > 1) {
-      int64_t vb = *reinterpret_cast<const int64_t*>(b.data + j * b.byte_strides[0]);
-      if (wrap) vb += vb < 0 ? b.dim_size : 0;
-      offset += vb * b.target_byte_stride;
+      __builtin_prefetch(d.indexed + flat_offset<kNumIndices>(d, j + kAhead), 1);  // checked or harmless
     }
     const T value = *reinterpret_cast<const T*>(direct + j * direct_stride);
-    T* target = reinterpret_cast<T*>(d.indexed + offset);
-    if constexpr (kFilter) {
-      const bool inside = static_cast<uint64_t>(offset - lo) < static_cast<uint64_t>(hi - lo);
-      target = inside ? target : &sink[j & 7];
-    }
+    T* target = reinterpret_cast<T*>(d.indexed + flat_offset<kNumIndices>(d, j));
     *target = scatter_combine<R, T>(*target, value, alpha);
+  }
+}
+
+/// The flat loop restricted to destinations in [lo, hi) (byte offsets into
+/// self), one part of the destination split. Each block of positions is first
+/// compacted to this part's updates (offset and value, branch-free, in L1),
+/// then those are applied in order with the destination prefetched a fixed
+/// distance ahead. Every store left is a useful one: sending the other part's
+/// updates to a private sink instead filled half the store queue with stores
+/// that do nothing, and a part ran no faster than the whole serial loop (16 Mi
+/// random pairs into 4096 x 4096 float32: 146 ms sink, 99 ms compacted,
+/// 135 ms serial, on the 2-core VM).
+template <ScatterReduce R, typename T, int kNumIndices>
+void flat_update_range(const ScatterDesc& d, int64_t begin, int64_t end, int64_t lo, int64_t hi) {
+  const int64_t direct_stride = d.direct_is_scalar ? 0 : d.direct_strides[0];
+  const char* direct = d.direct_is_scalar ? reinterpret_cast<const char*>(d.scalar) : d.direct;
+  const ScatterAlpha alpha = d.alpha;
+  const uint64_t span = static_cast<uint64_t>(hi - lo);
+  constexpr int kCompact = 512;
+  constexpr int kAhead = 24;
+  int64_t offsets[kCompact];
+  T values[kCompact];
+  for (int64_t j0 = begin; j0 < end; j0 += kCompact) {
+    const int64_t j1 = std::min(end, j0 + kCompact);
+    int count = 0;
+    for (int64_t j = j0; j < j1; ++j) {
+      const int64_t offset = flat_offset<kNumIndices>(d, j);
+      offsets[count] = offset;
+      values[count] = *reinterpret_cast<const T*>(direct + j * direct_stride);
+      count += static_cast<int>(static_cast<uint64_t>(offset - lo) < span);
+    }
+    for (int i = 0; i < std::min(count, kAhead); ++i) __builtin_prefetch(d.indexed + offsets[i], 1);
+    for (int i = 0; i < count; ++i) {
+      if (i + kAhead < count) __builtin_prefetch(d.indexed + offsets[i + kAhead], 1);
+      T* target = reinterpret_cast<T*>(d.indexed + offsets[i]);
+      *target = scatter_combine<R, T>(*target, values[i], alpha);
+    }
+  }
+}
+
+template <ScatterReduce R, typename T, int kNumIndices, bool kFilter>
+void flat_update(const ScatterDesc& d, int64_t begin, int64_t end, int64_t lo, int64_t hi) {
+  if constexpr (kFilter) {
+    flat_update_range<R, T, kNumIndices>(d, begin, end, lo, hi);
+  } else {
+    flat_update_all<R, T, kNumIndices>(d, begin, end);
   }
 }
 
@@ -525,6 +570,16 @@ bool runs_serially(const ScatterDesc& d) {
   return d.numel < 2 * kSplitMinElements || get_num_threads() == 1 || in_parallel_region();
 }
 
+/// True when the destinations of `d` are split across threads at a size where
+/// the other routes run serially: a flat update into a target far larger than
+/// the last-level cache, where every update waits on memory and a second core
+/// doubles the misses in flight (index_put_ of random pairs into a big
+/// matrix). Each part applies only its own updates (flat_update_range).
+bool split_destinations_early(const ScatterDesc& d) {
+  return d.indexed_extent >= kBeyondCacheBytes && d.numel >= kBeyondCacheMinUpdates && d.ndim == 1 &&
+         d.num_indices >= 1 && d.num_indices <= 2 && get_num_threads() > 1 && !in_parallel_region();
+}
+
 /// Splits dimension `dim` across threads; each chunk runs the serial loop.
 void run_split(const ScatterDesc& d, int dim, ApplyFn apply, bool gather_mode) {
   const int64_t size = d.sizes[dim];
@@ -542,7 +597,7 @@ void run_split(const ScatterDesc& d, int dim, ApplyFn apply, bool gather_mode) {
 void scatter_update(const ScatterDesc& d) {
   if (d.numel == 0) return;
   const ApplyFn apply = select_update(d);
-  if (runs_serially(d)) {
+  if (runs_serially(d) && !split_destinations_early(d)) {
     run_serial(d, apply, false, false, 0, 0);
     return;
   }
@@ -566,7 +621,8 @@ void scatter_update(const ScatterDesc& d) {
   // addresses instead. Each part walks every position, so this only pays when
   // the updates themselves are expensive: many of them, into a target too big
   // for the caches (index_put_ into a large matrix). Otherwise one thread wins.
-  if (d.numel < kDestinationSplitMinUpdates || d.indexed_extent < kDestinationSplitMinBytes) {
+  if (!split_destinations_early(d) &&
+      (d.numel < kDestinationSplitMinUpdates || d.indexed_extent < kDestinationSplitMinBytes)) {
     run_serial(d, apply, false, false, 0, 0);
     return;
   }

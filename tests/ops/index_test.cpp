@@ -335,6 +335,55 @@ TEST_P(IndexTest, LargeAccumulateDoesNotDependOnThreadCount) {
   set_num_threads(threads);
 }
 
+TEST_P(IndexTest, PairsIntoAMatrixBeyondTheCacheMatchTheReference) {
+  // A 64 MiB target with 64 Ki pairs: the CPU splits the destinations across
+  // threads (each part compacts its own updates, then applies them in index
+  // order). Duplicates (a few hot rows and columns), wrapped negative indices,
+  // a strided values tensor and a broadcast value; last write wins, sums in
+  // index order, for any thread count.
+  if (GetParam() == "cuda") set_deterministic(true);
+  std::mt19937 rng(43);
+  const int64_t side = 4096;
+  const int64_t n = (int64_t{1} << 16) + 3;
+  std::vector<int64_t> r = random_index({n}, side, Device(DeviceType::CPU), rng).to_vector<int64_t>();
+  std::vector<int64_t> c = random_index({n}, side, Device(DeviceType::CPU), rng).to_vector<int64_t>();
+  for (size_t i = 0; i < r.size(); i += 7) r[i] = static_cast<int64_t>(rng() % 4);         // hot rows
+  for (size_t i = 0; i < c.size(); i += 7) c[i] = static_cast<int64_t>(rng() % 4);         // hot columns
+  for (size_t i = 2; i < r.size(); i += 5) r[i] -= side;                                   // wrapped
+  Tensor rows = from_vector<int64_t>(r, {n}, opts(kInt64));
+  Tensor cols = from_vector<int64_t>(c, {n}, opts(kInt64));
+  Tensor wide = random_values({n, 2}, kFloat32, dev(), rng);
+  Tensor values = wide.select(1, 1);  // stride 2
+  Tensor base = random_values({side, side}, kFloat32, dev(), rng);
+  const auto base_values = host_values(base);
+  const int threads = get_num_threads();
+  for (bool accumulate : {false, true}) {
+    const auto expected =
+        reference_put_2d(base_values, side, host_values(rows), host_values(cols), side, host_values(values),
+                         accumulate, kFloat32);
+    Tensor result = base.index_put({rows, cols}, values, accumulate);
+    EXPECT_EQ(host_values(result), expected) << "accumulate " << accumulate;
+    const auto bytes = host_bytes(result);
+    for (int t : {1, 3}) {
+      set_num_threads(t);
+      EXPECT_EQ(host_bytes(base.index_put({rows, cols}, values.contiguous(), accumulate)), bytes) << t << " threads";
+    }
+    set_num_threads(threads);
+    const auto scalar_expected = reference_put_2d(base_values, side, host_values(rows), host_values(cols), side,
+                                                  {2.0}, accumulate, kFloat32);
+    EXPECT_EQ(host_values(base.index_put({rows, cols}, tensor(2.f, TensorOptions().device(dev())), accumulate)),
+              scalar_expected)
+        << "accumulate " << accumulate;
+  }
+  // One bad pair near the end: IndexError, nothing written.
+  r[static_cast<size_t>(n - 3)] = side;
+  Tensor bad_rows = from_vector<int64_t>(r, {n}, opts(kInt64));
+  const auto before = host_bytes(base);
+  EXPECT_EQ(error_message<IndexError>([&] { base.index_put_({bad_rows, cols}, values, false); }),
+            "index 4096 is out of bounds for dimension 0 with size 4096");
+  EXPECT_EQ(host_bytes(base), before);
+}
+
 TEST_P(IndexTest, CudaEqualsCpu) {
   if (GetParam() != "cuda") GTEST_SKIP() << "compares the CUDA result with the CPU one";
   std::mt19937 rng(30);
