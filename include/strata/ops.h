@@ -23,6 +23,8 @@ STRATA_API Tensor scatter_reduce(const Tensor& self, int64_t dim, const Tensor& 
 STRATA_API Tensor gather(const Tensor& self, int64_t dim, const Tensor& index);
 STRATA_API Tensor index_put(const Tensor& self, const TensorIndices& indices, const Tensor& values,
                             bool accumulate = false);
+STRATA_API Tensor index_put(const Tensor& self, const TensorIndices& indices, const Scalar& value,
+                            bool accumulate = false);
 STRATA_API Tensor index(const Tensor& self, const TensorIndices& indices);
 STRATA_API Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index,
                             const Tensor& source, const Scalar& alpha = 1);

@@ -177,6 +177,7 @@ class STRATA_API Tensor {
   Tensor scatter_reduce(int64_t dim, const Tensor& index, const Tensor& src,
                         std::string_view reduce, bool include_self = true) const;
   Tensor index_put(const TensorIndices& indices, const Tensor& values, bool accumulate = false) const;
+  Tensor index_put(const TensorIndices& indices, const Scalar& value, bool accumulate = false) const;
   Tensor index_add(int64_t dim, const Tensor& index, const Tensor& source,
                    const Scalar& alpha = 1) const;
 

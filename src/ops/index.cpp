@@ -257,7 +257,11 @@ const Tensor& index_put_impl(const Tensor& self, const TensorIndices& indices, c
     }
     ops::assert_no_overlap(self, *values);
   }
-  for (const Tensor& t : ai.index_tensors) ops::assert_no_overlap(self, t);
+  // The indices as given: a bool mask has become fresh coordinate tensors in
+  // `ai`, but writing through self while reading the mask is still an overlap.
+  for (const std::optional<Tensor>& entry : indices) {
+    if (entry && entry->defined()) ops::assert_no_overlap(self, *entry);
+  }
 
   ScatterDesc d = advanced_index_desc(self, ai);
   set_iteration_space(d, dims);
@@ -292,6 +296,12 @@ Tensor Tensor::index_put(const TensorIndices& indices, const Tensor& values, boo
   return out;
 }
 
+Tensor Tensor::index_put(const TensorIndices& indices, const Scalar& value, bool accumulate) const {
+  Tensor out = clone();
+  out.index_put_(indices, value, accumulate);
+  return out;
+}
+
 Tensor Tensor::index(const TensorIndices& indices) const {
   ops::AdvancedIndex ai = ops::make_advanced_index(*this, indices);
   Tensor out = empty(ai.result_shape, TensorOptions().dtype(dtype()).device(device()));
@@ -310,6 +320,10 @@ Tensor Tensor::index(const TensorIndices& indices) const {
 
 Tensor index_put(const Tensor& self, const TensorIndices& indices, const Tensor& values, bool accumulate) {
   return self.index_put(indices, values, accumulate);
+}
+
+Tensor index_put(const Tensor& self, const TensorIndices& indices, const Scalar& value, bool accumulate) {
+  return self.index_put(indices, value, accumulate);
 }
 
 Tensor index(const Tensor& self, const TensorIndices& indices) { return self.index(indices); }

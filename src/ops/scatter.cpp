@@ -14,6 +14,7 @@
 #include "kernels/common/dispatch.h"
 #include "kernels/common/scatter_kernels.h"
 #include "src/core/check.h"
+#include "src/ops/binary.h"
 #include "src/ops/overlap.h"
 #include "src/runtime/stream_util.h"
 #include "strata/config.h"
@@ -155,9 +156,15 @@ namespace {
 
 void throw_if_out_of_range(const IndexBound& b, const IndexRange& range, bool allow_negative) {
   const int64_t lowest = allow_negative ? -b.size : 0;
-  const int64_t bad = range.max >= b.size ? range.max : range.min < lowest ? range.min : 0;
-  STRATA_CHECK(range.max < b.size && range.min >= lowest, IndexError,
-               "index {} is out of bounds for dimension {} with size {}", bad, b.dim, b.size);
+  if (range.max < b.size && range.min >= lowest) return;
+  // The error path only: the range says some value is bad, not which one came
+  // first. Name the first in index order, as PyTorch's loops do (a second read
+  // of the index, on the host; the op has written nothing).
+  const std::vector<int64_t> values = b.index->to_vector<int64_t>();
+  const auto first_bad =
+      std::find_if(values.begin(), values.end(), [&](int64_t v) { return v < lowest || v >= b.size; });
+  const int64_t bad = first_bad != values.end() ? *first_bad : range.max >= b.size ? range.max : range.min;
+  STRATA_FAIL(IndexError, "index {} is out of bounds for dimension {} with size {}", bad, b.dim, b.size);
 }
 
 /// False for an empty index tensor (nothing to check); IndexError when a
@@ -413,17 +420,19 @@ ScatterDesc scatter_desc(const Tensor& target, int64_t dim, const Tensor& index,
 /// wrapped dim, or nullopt when the index is empty (a no-op). The index values
 /// are validated here unless `defer_bounds` (the caller then runs
 /// run_checked_scatter_update).
-std::optional<int64_t> check_scatter(const char* name, const Tensor& self, int64_t dim, const Tensor& index,
-                                     const Tensor* src, bool defer_bounds = false) {
+std::optional<int64_t> check_scatter(const Tensor& self, int64_t dim, const Tensor& index, const Tensor* src,
+                                     bool defer_bounds = false) {
   dim = wrap_dim(dim, self.dim());
-  STRATA_CHECK(index.dtype() == kInt64, DTypeError, "{}(): Expected dtype int64 for index", name);
+  // PyTorch names every variant "scatter()" and skips the index's dtype and
+  // shape checks when it is empty (the op is then a no-op).
+  const bool empty_index = index.numel() == 0;
+  STRATA_CHECK(empty_index || index.dtype() == kInt64, DTypeError, "scatter(): Expected dtype int64 for index");
   if (src != nullptr) {
-    STRATA_CHECK(src->dtype() == self.dtype(), DTypeError, "{}(): Expected self.dtype to be equal to src.dtype",
-                 name);
+    STRATA_CHECK(src->dtype() == self.dtype(), DTypeError, "scatter(): Expected self.dtype to be equal to src.dtype");
   }
   check_same_device(self, index);
   if (src != nullptr) check_same_device(self, *src);
-  check_scatter_shapes(self, dim, index, src);
+  if (!empty_index) check_scatter_shapes(self, dim, index, src);
   ops::assert_no_internal_overlap(self);
   ops::assert_no_overlap(self, index);
   if (src != nullptr) ops::assert_no_overlap(self, *src);
@@ -435,9 +444,9 @@ std::optional<int64_t> check_scatter(const char* name, const Tensor& self, int64
   return dim;
 }
 
-const Tensor& scatter_impl(const char* name, const Tensor& self, int64_t dim, const Tensor& index,
-                           const Tensor* src, const Scalar* value, ScatterReduce reduce) {
-  const std::optional<int64_t> checked = check_scatter(name, self, dim, index, src, /*defer_bounds=*/true);
+const Tensor& scatter_impl(const Tensor& self, int64_t dim, const Tensor& index, const Tensor* src,
+                           const Scalar* value, ScatterReduce reduce) {
+  const std::optional<int64_t> checked = check_scatter(self, dim, index, src, /*defer_bounds=*/true);
   if (!checked) return self;
   ScatterDesc d = scatter_desc(self, *checked, index, src, value);
   d.reduce = reduce;
@@ -470,15 +479,15 @@ Scalar reduction_identity(ScatterReduce reduce, DType dtype) {
 // ---- scatter_ / scatter_add_ / scatter_reduce_ -----------------------------------------
 
 const Tensor& Tensor::scatter_(int64_t dim, const Tensor& index, const Tensor& src) const {
-  return scatter_impl("scatter", *this, dim, index, &src, nullptr, ScatterReduce::Assign);
+  return scatter_impl(*this, dim, index, &src, nullptr, ScatterReduce::Assign);
 }
 
 const Tensor& Tensor::scatter_(int64_t dim, const Tensor& index, const Scalar& value) const {
-  return scatter_impl("scatter", *this, dim, index, nullptr, &value, ScatterReduce::Assign);
+  return scatter_impl(*this, dim, index, nullptr, &value, ScatterReduce::Assign);
 }
 
 const Tensor& Tensor::scatter_add_(int64_t dim, const Tensor& index, const Tensor& src) const {
-  return scatter_impl("scatter_add", *this, dim, index, &src, nullptr, ScatterReduce::Add);
+  return scatter_impl(*this, dim, index, &src, nullptr, ScatterReduce::Add);
 }
 
 const Tensor& Tensor::scatter_reduce_(int64_t dim, const Tensor& index, const Tensor& src,
@@ -499,7 +508,7 @@ const Tensor& Tensor::scatter_reduce_(int64_t dim, const Tensor& index, const Te
   } else {
     STRATA_FAIL(ValueError, "reduce argument must be either sum, prod, mean, amax or amin, got {}", reduce);
   }
-  const std::optional<int64_t> checked = check_scatter("scatter_reduce", *this, dim, index, &src);
+  const std::optional<int64_t> checked = check_scatter(*this, dim, index, &src);
   if (!checked) return *this;
   const Device dev = device();
   if (!include_self) {
@@ -541,6 +550,12 @@ const Tensor& Tensor::scatter_reduce_(int64_t dim, const Tensor& index, const Te
 
 Tensor Tensor::gather(int64_t dim, const Tensor& index) const {
   dim = wrap_dim(dim, this->dim());
+  // An empty index skips the index checks (PyTorch's gather): the result is
+  // an empty tensor of the index's shape.
+  if (index.numel() == 0) {
+    check_same_device(*this, index);
+    return empty(index.sizes(), TensorOptions().dtype(dtype()).device(device()));
+  }
   STRATA_CHECK(index.dtype() == kInt64 || index.dtype() == kInt32, DTypeError,
                "gather(): Expected dtype int32/int64 for index");
   check_same_device(*this, index);
@@ -555,7 +570,6 @@ Tensor Tensor::gather(int64_t dim, const Tensor& index) const {
                  d, shape_str(index.sizes()), shape_str(sizes()), dim);
   }
   Tensor out = empty(index.sizes(), TensorOptions().dtype(dtype()).device(device()));
-  if (index.numel() == 0) return out;
   const IndexBound bound{&index, dim, self_sizes[static_cast<size_t>(dim)]};
   run_checked_gather(scatter_desc(*this, dim, index, &out, nullptr), device(), &bound, 1, /*allow_negative=*/false);
   return out;
@@ -566,10 +580,11 @@ Tensor Tensor::gather(int64_t dim, const Tensor& index) const {
 const Tensor& Tensor::index_add_(int64_t dim, const Tensor& index, const Tensor& source,
                                  const Scalar& alpha) const {
   dim = wrap_dim(dim, this->dim());
-  STRATA_CHECK(index.dim() <= 1, IndexError, "index_add_(): Index is supposed to be a vector, but got dim: {}",
-               index.dim());
-  STRATA_CHECK(index.dtype() == kInt64 || index.dtype() == kInt32, IndexError,
-               "index_add_(): Expected dtype int32/int64 for index");
+  STRATA_CHECK(index.dim() <= 1, IndexError,
+               "index_add_(): Index is supposed to be a vector, but got dim: {} with type: {} and size: {}",
+               index.dim(), type_name(index.dtype()), shape_str(index.sizes()));
+  STRATA_CHECK(index.dtype() == kInt64 || index.dtype() == kInt32, DTypeError,
+               "index_add_(): Expected dtype int32/int64 for index but got: {}", type_name(index.dtype()));
   STRATA_CHECK(source.dtype() == dtype(), DTypeError,
                "index_add_(): self ({}) and source ({}) must have the same scalar type", type_name(dtype()),
                type_name(source.dtype()));
@@ -589,12 +604,7 @@ const Tensor& Tensor::index_add_(int64_t dim, const Tensor& index, const Tensor&
                "source tensor shape must match self tensor shape, excluding the specified dimension. Got "
                "self.shape = {} source.shape = {}",
                shape_str(sizes()), shape_str(source.sizes()));
-  if (dtype() == kBool) {
-    STRATA_CHECK(alpha.is_boolean(), DTypeError, "Boolean alpha only supported for Boolean results.");
-  } else if (is_integral(dtype())) {
-    STRATA_CHECK(!alpha.is_floating_point(), DTypeError,
-                 "For integral input tensors, argument alpha must not be a floating point number.");
-  }
+  ops::check_alpha(dtype(), alpha);  // add_'s rules: self += alpha * source
   ops::assert_no_internal_overlap(*this);
   ops::assert_no_overlap(*this, index);
   ops::assert_no_overlap(*this, source);
@@ -627,6 +637,11 @@ const Tensor& Tensor::index_add_(int64_t dim, const Tensor& index, const Tensor&
   d.alpha.as_float = alpha.to_double();
   d.alpha.as_int = alpha.to_int64();
   const IndexBound bound{&index, dim, self_sizes[static_cast<size_t>(dim)]};
+  if (dtype() == kBool && alpha.to_int64() == 0) {
+    // self | (false & source) leaves self as it is; the indices still count.
+    check_index_bounds(&bound, 1, /*allow_negative=*/false);
+    return *this;
+  }
   run_checked(d, device(), &bound, 1, /*allow_negative=*/false, /*gather=*/false);
   return *this;
 }

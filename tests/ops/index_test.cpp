@@ -384,6 +384,38 @@ TEST_P(IndexTest, PairsIntoAMatrixBeyondTheCacheMatchTheReference) {
   EXPECT_EQ(host_bytes(base), before);
 }
 
+TEST_P(IndexTest, ABoolMaskThatIsSelfIsRefused) {
+  // The mask becomes coordinate tensors before the update, but reading it
+  // while writing self is still an overlap (PyTorch refuses it too).
+  Tensor b = from_vector<bool>({true, false, true}, opts(kBool));
+  const auto before = host_bytes(b);
+  EXPECT_EQ(error_message<OverlapError>([&] { b.index_put_({b}, Scalar(false)); }),
+            "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single "
+            "memory location. Please clone() the tensor before performing the operation.");
+  EXPECT_EQ(host_bytes(b), before);
+  Tensor clone = b.clone();
+  b.index_put_({clone}, Scalar(false));
+  EXPECT_EQ(host_values(b), (std::vector<double>{0, 0, 0}));
+}
+
+TEST_P(IndexTest, OutOfPlaceIndexPutWithAScalar) {
+  std::mt19937 rng(44);
+  Tensor self = random_values({4, 5}, kInt32, dev(), rng);
+  Tensor rows = from_vector<int64_t>({0, 3, -1, 2}, opts(kInt64));
+  Tensor cols = from_vector<int64_t>({4, 0, 1, -5}, opts(kInt64));
+  const auto before = host_values(self);
+  for (bool accumulate : {false, true}) {
+    const auto expected = reference_put_2d(before, 5, host_values(rows), host_values(cols), 4, {7.0}, accumulate, kInt32);
+    EXPECT_EQ(host_values(self.index_put({rows, cols}, Scalar(7), accumulate)), expected);
+    EXPECT_EQ(host_values(index_put(self, {rows, cols}, Scalar(7), accumulate)), expected);
+  }
+  EXPECT_EQ(host_values(self), before);  // out of place
+  // A bad pair: the first bad value in index order is named.
+  Tensor bad_rows = from_vector<int64_t>({0, 6, -9, 2}, opts(kInt64));
+  EXPECT_EQ(error_message<IndexError>([&] { (void)self.index_put({bad_rows, cols}, Scalar(7)); }),
+            "index 6 is out of bounds for dimension 0 with size 4");
+}
+
 TEST_P(IndexTest, CudaEqualsCpu) {
   if (GetParam() != "cuda") GTEST_SKIP() << "compares the CUDA result with the CPU one";
   std::mt19937 rng(30);

@@ -191,7 +191,7 @@ TEST_P(ScatterTest, GatherMatchesReferenceForEveryDtype) {
 
 TEST_P(ScatterTest, IndexAddMatchesReferenceWithAlpha) {
   std::mt19937 rng(6);
-  for (DType dtype : {kUInt8, kInt16, kInt32, kInt64, kFloat16, kBFloat16, kFloat32, kFloat64}) {
+  for (DType dtype : {kBool, kUInt8, kInt8, kInt16, kInt32, kInt64, kFloat16, kBFloat16, kFloat32, kFloat64}) {
     for (int64_t dim : {0, 1, 2}) {
       const Shape self_shape = {5, 6, 7};
       Shape source_shape = self_shape;
@@ -199,7 +199,10 @@ TEST_P(ScatterTest, IndexAddMatchesReferenceWithAlpha) {
       Tensor self = random_values(self_shape, dtype, dev(), rng, 4);
       Tensor source = random_values(source_shape, dtype, dev(), rng, 4);
       Tensor index = random_index({11}, self_shape[static_cast<size_t>(dim)], dev(), rng);
-      const int64_t alpha = dtype == kUInt8 ? 1 : 2;
+      // Bool: "or" (alpha 1, PyTorch's default, is allowed); floats: a
+      // fractional alpha, exact in every float type for these small values.
+      const double alpha = dtype == kBool || dtype == kUInt8 ? 1.0 : is_floating_point(dtype) ? 0.5 : 2.0;
+      const Scalar alpha_scalar = is_floating_point(dtype) ? Scalar(alpha) : Scalar(static_cast<int64_t>(alpha));
       auto expected = host_values(self);
       const auto source_values = host_values(source);
       const auto index_values = host_values(index);
@@ -207,10 +210,11 @@ TEST_P(ScatterTest, IndexAddMatchesReferenceWithAlpha) {
         std::vector<int64_t> target = at;
         target[static_cast<size_t>(dim)] = static_cast<int64_t>(index_values[static_cast<size_t>(at[static_cast<size_t>(dim)])]);
         double& dst = expected[static_cast<size_t>(linear_of(self_shape, target))];
-        dst = round_to(dtype, dst + alpha * source_values[static_cast<size_t>(linear_of(source_shape, at))]);
+        const double v = source_values[static_cast<size_t>(linear_of(source_shape, at))];
+        dst = dtype == kBool ? static_cast<double>(dst != 0 || v != 0) : round_to(dtype, dst + alpha * v);
       });
-      EXPECT_EQ(host_values(self.index_add(dim, index, source, alpha)), expected) << dtype << " dim " << dim;
-      self.index_add_(dim, index.to(kInt32), source, alpha);
+      EXPECT_EQ(host_values(self.index_add(dim, index, source, alpha_scalar)), expected) << dtype << " dim " << dim;
+      self.index_add_(dim, index.to(kInt32), source, alpha_scalar);
       EXPECT_EQ(host_values(self), expected) << dtype << " dim " << dim;
     }
   }
@@ -296,6 +300,39 @@ TEST_P(ScatterTest, EmptyIndexIsANoOp) {
   self.index_add_(0, zeros({0}, opts(kInt64)), zeros({0, 4}, opts(kFloat32)));
   EXPECT_EQ(host_bytes(self), before);
   EXPECT_EQ(self.gather(0, index).sizes(), (Shape{0, 4}));
+  // PyTorch checks neither the dtype nor the shape of an empty index.
+  self.scatter_(0, zeros({0}, opts(kFloat32)), ones({3}, opts(kFloat32)));
+  self.scatter_add_(1, zeros({0, 9}, opts(kInt32)), src);
+  self.scatter_reduce_(0, zeros({0}, opts(kInt32)), src, "amax");
+  EXPECT_EQ(host_bytes(self), before);
+  EXPECT_EQ(self.gather(0, zeros({0}, opts(kFloat32))).sizes(), (Shape{0}));
+  // The self/src dtype rule still holds.
+  EXPECT_EQ(error_message<DTypeError>([&] { self.scatter_(0, index, src.to(kFloat64)); }),
+            "scatter(): Expected self.dtype to be equal to src.dtype");
+}
+
+TEST_P(ScatterTest, TheFirstBadIndexInIndexOrderIsNamed) {
+  // Bad values at both ends of the range: the message names the first one in
+  // index order (PyTorch's loops stop there), not the extreme the range found.
+  std::mt19937 rng(14);
+  Tensor self = random_values({5, 3}, kFloat32, dev(), rng);
+  const auto before = host_bytes(self);
+  for (const auto& [values, first] : std::vector<std::pair<std::vector<int64_t>, int64_t>>{
+           {{0, -1, 2, 7, 1, 9}, -1}, {{4, 8, 0, -3, 1, 2}, 8}, {{1, 5, 3, 9, 0, -2}, 5}}) {  // neither extreme: 5 comes first
+    Tensor index = from_vector<int64_t>(values, {2, 3}, opts(kInt64));
+    Tensor src = random_values({2, 3}, kFloat32, dev(), rng);
+    const std::string expected = "index " + std::to_string(first) + " is out of bounds for dimension 0 with size 5";
+    EXPECT_EQ(error_message<IndexError>([&] { self.scatter_add_(0, index, src); }), expected);
+    EXPECT_EQ(error_message<IndexError>([&] { (void)self.gather(0, index); }), expected);
+    Tensor vector = from_vector<int64_t>({values[0], values[1], values[2], values[3]}, opts(kInt64));
+    const int64_t first_in_vector = values[0] < 0 || values[0] >= 5   ? values[0]
+                                    : values[1] < 0 || values[1] >= 5 ? values[1]
+                                    : values[2] < 0 || values[2] >= 5 ? values[2]
+                                                                      : values[3];
+    EXPECT_EQ(error_message<IndexError>([&] { self.index_add_(0, vector, random_values({4, 3}, kFloat32, dev(), rng)); }),
+              "index " + std::to_string(first_in_vector) + " is out of bounds for dimension 0 with size 5");
+    EXPECT_EQ(host_bytes(self), before);
+  }
 }
 
 TEST_P(ScatterTest, ZeroDimTensorsActAsOneElement) {
@@ -314,7 +351,12 @@ TEST_P(ScatterTest, ChecksFollowPyTorchTexts) {
   EXPECT_EQ(error_message<DTypeError>([&] { self.scatter_(0, index.to(kInt32), src); }),
             "scatter(): Expected dtype int64 for index");
   EXPECT_EQ(error_message<DTypeError>([&] { self.scatter_add_(0, index, src.to(kFloat64)); }),
-            "scatter_add(): Expected self.dtype to be equal to src.dtype");
+            "scatter(): Expected self.dtype to be equal to src.dtype");
+  // Every variant is "scatter()" in PyTorch's messages.
+  EXPECT_EQ(error_message<DTypeError>([&] { self.scatter_add_(0, index.to(kFloat32), src); }),
+            "scatter(): Expected dtype int64 for index");
+  EXPECT_EQ(error_message<DTypeError>([&] { self.scatter_reduce_(0, index, src.to(kFloat64), "sum"); }),
+            "scatter(): Expected self.dtype to be equal to src.dtype");
   EXPECT_EQ(error_message<ShapeError>([&] { self.scatter_(0, zeros({2}, opts(kInt64)), src); }),
             "Index tensor must have the same number of dimensions as self tensor");
   EXPECT_EQ(error_message<ShapeError>([&] { self.scatter_(0, index, ones({8}, opts(kFloat32))); }),
@@ -335,7 +377,13 @@ TEST_P(ScatterTest, ChecksFollowPyTorchTexts) {
             "Size does not match at dimension 0 expected index [6, 2] to be smaller than self [5, 4] apart from "
             "dimension 1");
   EXPECT_EQ(error_message<IndexError>([&] { self.index_add_(0, zeros({2, 1}, opts(kInt64)), src); }),
-            "index_add_(): Index is supposed to be a vector, but got dim: 2");
+            "index_add_(): Index is supposed to be a vector, but got dim: 2 with type: Long and size: [2, 1]");
+  EXPECT_EQ(error_message<DTypeError>([&] { self.index_add_(0, zeros({2}, opts(kFloat32)), src); }),
+            "index_add_(): Expected dtype int32/int64 for index but got: Float");
+  EXPECT_EQ(error_message<DTypeError>([&] {
+              zeros({5}, opts(kInt32)).index_add_(0, zeros({1}, opts(kInt64)), ones({1}, opts(kInt32)), true);
+            }),
+            "Boolean alpha only supported for Boolean results.");
   EXPECT_EQ(error_message<IndexError>([&] { self.index_add_(0, zeros({3}, opts(kInt64)), src); }),
             "index_add_(): Number of indices (3) should be equal to source.size(dim): (2), for dim: 0");
   EXPECT_EQ(error_message<DTypeError>([&] { self.index_add_(0, zeros({2}, opts(kInt64)), src.to(kFloat64)); }),
