@@ -259,8 +259,27 @@ const Tensor& index_put_impl(const Tensor& self, const TensorIndices& indices, c
   }
   // The indices as given: a bool mask has become fresh coordinate tensors in
   // `ai`, but writing through self while reading the mask is still an overlap.
+  // One exception, PyTorch's: self[mask] = one value, without accumulate, is
+  // masked_fill_, which refuses only a partial overlap (`b[b] = false` works:
+  // the coordinates are taken before anything is written).
+  const bool masked_fill = [&] {
+    if (accumulate || (values != nullptr && (values->numel() != 1 || !values->is_cpu()))) return false;
+    int masks = 0, others = 0;
+    for (const std::optional<Tensor>& entry : indices) {
+      if (!entry || !entry->defined()) continue;
+      const bool mask = entry->dtype() == kBool || entry->dtype() == kUInt8;
+      masks += mask ? 1 : 0;
+      others += mask ? 0 : 1;
+    }
+    return masks == 1 && others == 0;
+  }();
   for (const std::optional<Tensor>& entry : indices) {
-    if (entry && entry->defined()) ops::assert_no_overlap(self, *entry);
+    if (!entry || !entry->defined()) continue;
+    if (masked_fill) {
+      ops::assert_no_partial_overlap(self, *entry);
+    } else {
+      ops::assert_no_overlap(self, *entry);
+    }
   }
 
   ScatterDesc d = advanced_index_desc(self, ai);

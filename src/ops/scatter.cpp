@@ -14,6 +14,7 @@
 #include "kernels/common/dispatch.h"
 #include "kernels/common/scatter_kernels.h"
 #include "src/core/check.h"
+#include "src/core/scalar_convert.h"
 #include "src/ops/binary.h"
 #include "src/ops/overlap.h"
 #include "src/runtime/stream_util.h"
@@ -335,6 +336,7 @@ void run_gather(const ScatterDesc& d, const Device& device) {
 }
 
 void set_scalar(ScatterDesc& d, const Scalar& value, DType dtype) {
+  detail::check_scalar_fits(value, dtype);  // as fill_: 300 into uint8 is refused, not wrapped
   d.direct_is_scalar = true;
   d.direct = nullptr;
   kernels::dispatch_dtype(dtype, [&](auto tag) {
@@ -508,6 +510,8 @@ const Tensor& Tensor::scatter_reduce_(int64_t dim, const Tensor& index, const Te
   } else {
     STRATA_FAIL(ValueError, "reduce argument must be either sum, prod, mean, amax or amin, got {}", reduce);
   }
+  STRATA_CHECK(!(mean && dtype() == kBool), DTypeError,
+               "scatter_reduce(): reduce \"mean\" is not supported for Bool tensors");
   const std::optional<int64_t> checked = check_scatter(*this, dim, index, &src);
   if (!checked) return *this;
   const Device dev = device();
@@ -588,6 +592,8 @@ const Tensor& Tensor::index_add_(int64_t dim, const Tensor& index, const Tensor&
   STRATA_CHECK(source.dtype() == dtype(), DTypeError,
                "index_add_(): self ({}) and source ({}) must have the same scalar type", type_name(dtype()),
                type_name(source.dtype()));
+  STRATA_CHECK(dim == 0 || dim < source.dim(), IndexError,
+               "index_add_(): Indexing dim {} is out of bounds of the source tensor with dim {}", dim, source.dim());
   check_same_device(*this, index);
   check_same_device(*this, source);
   const Shape self_sizes = sizes_1d(*this);
@@ -604,7 +610,11 @@ const Tensor& Tensor::index_add_(int64_t dim, const Tensor& index, const Tensor&
                "source tensor shape must match self tensor shape, excluding the specified dimension. Got "
                "self.shape = {} source.shape = {}",
                shape_str(sizes()), shape_str(source.sizes()));
-  ops::check_alpha(dtype(), alpha);  // add_'s rules: self += alpha * source
+  // A Boolean alpha needs a Bool self (add_'s rule). Unlike add_, PyTorch's
+  // index_add_ takes a floating alpha for an integer self and truncates it
+  // (2.5 adds 2 * source).
+  STRATA_CHECK(!alpha.is_boolean() || dtype() == kBool, DTypeError,
+               "Boolean alpha only supported for Boolean results.");
   ops::assert_no_internal_overlap(*this);
   ops::assert_no_overlap(*this, index);
   ops::assert_no_overlap(*this, source);

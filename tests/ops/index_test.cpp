@@ -384,18 +384,26 @@ TEST_P(IndexTest, PairsIntoAMatrixBeyondTheCacheMatchTheReference) {
   EXPECT_EQ(host_bytes(base), before);
 }
 
-TEST_P(IndexTest, ABoolMaskThatIsSelfIsRefused) {
-  // The mask becomes coordinate tensors before the update, but reading it
-  // while writing self is still an overlap (PyTorch refuses it too).
-  Tensor b = from_vector<bool>({true, false, true}, opts(kBool));
+TEST_P(IndexTest, ABoolMaskThatIsSelf) {
+  // self[mask] = one value is PyTorch's masked_fill_: the mask may be self
+  // (its coordinates are taken before anything is written). With accumulate,
+  // or a mask that only partly overlaps self, the update is refused.
+  const std::string partial =
+      "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single "
+      "memory location. Please clone() the tensor before performing the operation.";
+  Tensor b = from_vector<bool>({true, false, true, true}, opts(kBool));
   const auto before = host_bytes(b);
-  EXPECT_EQ(error_message<OverlapError>([&] { b.index_put_({b}, Scalar(false)); }),
+  EXPECT_EQ(error_message<OverlapError>([&] { b.index_put_({b}, Scalar(true), true); }), partial);
+  EXPECT_EQ(host_bytes(b), before);
+  Tensor shifted = from_vector<bool>({true, false, true, true, false}, opts(kBool));
+  EXPECT_EQ(error_message<OverlapError>([&] { shifted.narrow(0, 0, 4).index_put_({shifted.narrow(0, 1, 4)}, Scalar(true)); }),
             "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single "
             "memory location. Please clone() the tensor before performing the operation.");
-  EXPECT_EQ(host_bytes(b), before);
-  Tensor clone = b.clone();
-  b.index_put_({clone}, Scalar(false));
-  EXPECT_EQ(host_values(b), (std::vector<double>{0, 0, 0}));
+  b.index_put_({b}, Scalar(false));
+  EXPECT_EQ(host_values(b), (std::vector<double>{0, 0, 0, 0}));
+  Tensor u = from_vector<uint8_t>({1, 0, 1}, opts(kUInt8));
+  u.index_put_({u.to(kBool)}, from_vector<uint8_t>({7}, TensorOptions().dtype(kUInt8)));
+  EXPECT_EQ(host_values(u), (std::vector<double>{7, 0, 7}));
 }
 
 TEST_P(IndexTest, OutOfPlaceIndexPutWithAScalar) {

@@ -391,10 +391,26 @@ TEST_P(ScatterTest, ChecksFollowPyTorchTexts) {
   EXPECT_EQ(error_message<ShapeError>([&] { self.index_add_(0, zeros({2}, opts(kInt64)), ones({2, 3}, opts(kFloat32))); }),
             "source tensor shape must match self tensor shape, excluding the specified dimension. Got self.shape "
             "= [5, 4] source.shape = [2, 3]");
+  EXPECT_EQ(error_message<IndexError>([&] { self.index_add_(1, zeros({1}, opts(kInt64)), ones({1}, opts(kFloat32))); }),
+            "index_add_(): Indexing dim 1 is out of bounds of the source tensor with dim 1");
+  // Unlike add_, index_add_ takes a floating alpha for an integer self and
+  // truncates it, as PyTorch does.
+  Tensor ints = zeros({5}, opts(kInt32));
+  ints.index_add_(0, from_vector<int64_t>({1, 3}, opts(kInt64)), full({2}, 3, opts(kInt32)), 2.5);
+  EXPECT_EQ(host_values(ints), (std::vector<double>{0, 6, 0, 6, 0}));
+  ints.index_add_(0, from_vector<int64_t>({1}, opts(kInt64)), full({1}, 3, opts(kInt32)), 0.5);
+  EXPECT_EQ(host_values(ints), (std::vector<double>{0, 6, 0, 6, 0}));
+  // A scalar that does not fit self's dtype is refused, as by fill_.
+  Tensor bytes = zeros({4}, opts(kUInt8));
+  EXPECT_EQ(error_message<DTypeError>([&] { bytes.scatter_(0, zeros({1}, opts(kInt64)), Scalar(300)); }),
+            "value cannot be converted to type uint8 without overflow");
+  EXPECT_EQ(error_message<DTypeError>([&] { bytes.index_put_({zeros({1}, opts(kInt64))}, Scalar(300)); }),
+            "value cannot be converted to type uint8 without overflow");
+  EXPECT_EQ(host_values(bytes), (std::vector<double>{0, 0, 0, 0}));
   EXPECT_EQ(error_message<DTypeError>([&] {
-              zeros({5}, opts(kInt32)).index_add_(0, zeros({1}, opts(kInt64)), ones({1}, opts(kInt32)), 0.5);
+              zeros({3}, opts(kBool)).scatter_reduce_(0, zeros({1}, opts(kInt64)), ones({1}, opts(kBool)), "mean");
             }),
-            "For integral input tensors, argument alpha must not be a floating point number.");
+            "scatter_reduce(): reduce \"mean\" is not supported for Bool tensors");
 }
 
 TEST_P(ScatterTest, OverlapOfSelfWithSrcOrIndexIsRefused) {
@@ -530,6 +546,48 @@ TEST_P(ScatterTest, ManyAdditionsWithABadIndexWriteNothing) {
                 "index " + std::to_string(bad) + " is out of bounds for dimension 0 with size " + std::to_string(slots));
       EXPECT_EQ(host_bytes(self), before) << bad << " at " << at;
     }
+  }
+}
+
+// Many assignments into a small target, from 1 and 3 threads: the result must
+// be the serial loop's, the last update in index order (a kernel that split
+// the updates across threads would break it).
+TEST_P(ScatterTest, ManyAssignmentsIntoFewSlotsKeepTheLastInIndexOrder) {
+  if (GetParam() == "cuda") set_deterministic(true);  // one of the values wins otherwise
+  std::mt19937 rng(34);
+  const int64_t n = (int64_t{1} << 17) + 5;
+  const int64_t slots = 1000;
+  const int threads = get_num_threads();
+  for (DType dtype : {kInt8, kFloat16, kFloat32, kFloat64}) {  // every element size
+    Tensor index = random_index({n}, slots, dev(), rng);
+    Tensor src = random_values({n}, dtype, dev(), rng, 100);
+    Tensor self = random_values({slots}, dtype, dev(), rng, 100);
+    std::vector<double> expected = host_values(self);
+    const auto index_values = host_values(index);
+    const auto src_values = host_values(src);
+    for (size_t j = 0; j < index_values.size(); ++j) expected[static_cast<size_t>(index_values[j])] = src_values[j];
+    EXPECT_EQ(host_values(self.scatter(0, index, src)), expected) << dtype;
+    const auto bytes = host_bytes(self.scatter(0, index, src));
+    for (int t : {1, 3}) {
+      set_num_threads(t);
+      EXPECT_EQ(host_bytes(self.scatter(0, index, src)), bytes) << dtype << ", " << t << " threads";
+    }
+    set_num_threads(threads);
+    // index_put_ of (row, col) pairs into a small matrix takes the same route.
+    Tensor rows = random_index({n}, 20, dev(), rng);
+    Tensor cols = random_index({n}, 50, dev(), rng);
+    Tensor matrix = random_values({20, 50}, dtype, dev(), rng, 100);
+    std::vector<double> expected_matrix = host_values(matrix);
+    const auto r = host_values(rows), c = host_values(cols);
+    for (size_t j = 0; j < r.size(); ++j) expected_matrix[static_cast<size_t>(r[j] * 50 + c[j])] = src_values[j];
+    EXPECT_EQ(host_values(matrix.index_put({rows, cols}, src)), expected_matrix) << dtype;
+    // A bad index in the last block: nothing written.
+    std::vector<int64_t> bad = index.to_vector<int64_t>();
+    bad[static_cast<size_t>(n - 2)] = slots;
+    const auto before = host_bytes(self);
+    EXPECT_EQ(error_message<IndexError>([&] { self.scatter_(0, from_vector<int64_t>(bad, opts(kInt64)), src); }),
+              "index 1000 is out of bounds for dimension 0 with size 1000");
+    EXPECT_EQ(host_bytes(self), before) << dtype;
   }
 }
 

@@ -1,0 +1,505 @@
+// Coverage of the scatter family beyond scatter_test.cpp / index_test.cpp:
+// scatter_reduce_ for every reduce x include_self x dtype along every dim,
+// scatter_ with a Scalar and index() reads for every dtype, non-contiguous
+// operands of every op (transposed/sliced self, strided src and source, strided
+// int32 indices), and CUDA results equal to the CPU ones for the reductions and
+// the narrow dtypes. References are loops written here over fresh random data.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "strata/strata.h"
+#include "tests/ops/scatter_test_util.h"
+
+namespace strata {
+namespace {
+
+using namespace scatter_test;
+
+const Device kHost(DeviceType::CPU);
+const char* const kReduces[] = {"sum", "prod", "mean", "amax", "amin"};
+
+int64_t wrap(int64_t dim, size_t ndim) { return dim < 0 ? dim + static_cast<int64_t>(ndim) : dim; }
+
+/// self[index[p] along dim] <reduce>= src[p] for every position p of the index,
+/// in index order, on row-major host values; each step rounded to `dtype`.
+/// reduce "assign" overwrites. PyTorch's rules: include_self=false starts a
+/// touched element from the identity; mean divides by the count (+1 with self)
+/// and floors for integers.
+std::vector<double> reference_scatter(std::vector<double> self, const Shape& self_shape, int64_t dim,
+                                      const std::vector<double>& index, const Shape& index_shape,
+                                      const std::vector<double>& src, const Shape& src_shape,
+                                      const std::string& reduce, bool include_self, DType dtype) {
+  dim = wrap(dim, self_shape.size());
+  const double inf = std::numeric_limits<double>::infinity();
+  std::map<int64_t, int64_t> counts;
+  for_each_index(index_shape, [&](const std::vector<int64_t>& at) {
+    std::vector<int64_t> target = at;
+    target[static_cast<size_t>(dim)] = static_cast<int64_t>(index[static_cast<size_t>(linear_of(index_shape, at))]);
+    const int64_t p = linear_of(self_shape, target);
+    double& dst = self[static_cast<size_t>(p)];
+    const double v = src[static_cast<size_t>(linear_of(src_shape, at))];
+    if (!include_self && counts.count(p) == 0) {
+      dst = reduce == "prod" ? 1.0 : reduce == "amax" ? -inf : reduce == "amin" ? inf : 0.0;
+    }
+    ++counts[p];
+    if (reduce == "assign") {
+      dst = v;
+    } else if (reduce == "sum" || reduce == "mean") {
+      dst = round_to(dtype, dst + v);
+    } else if (reduce == "prod") {
+      dst = round_to(dtype, dst * v);
+    } else if (reduce == "amax") {
+      dst = std::isnan(v) || v > dst ? v : dst;
+    } else if (reduce == "amin") {
+      dst = std::isnan(v) || v < dst ? v : dst;
+    }
+  });
+  if (reduce == "mean") {
+    for (auto [p, c] : counts) {
+      const double n = static_cast<double>(c + (include_self ? 1 : 0));
+      double& dst = self[static_cast<size_t>(p)];
+      dst = is_floating_point(dtype) ? round_to(dtype, dst / n) : std::floor(dst / n);
+    }
+  }
+  return self;
+}
+
+/// Compares element by element: exact, or within `relative` for floating means.
+void expect_values(const std::vector<double>& got, const std::vector<double>& expected, double relative,
+                   const std::string& what) {
+  ASSERT_EQ(got.size(), expected.size()) << what;
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (relative == 0.0) {
+      ASSERT_EQ(got[i], expected[i]) << what << " at " << i;
+    } else {
+      ASSERT_NEAR(got[i], expected[i], relative * (1 + std::fabs(expected[i]))) << what << " at " << i;
+    }
+  }
+}
+
+/// An int64 index of `shape` whose entries along `dim` are distinct for every
+/// fixed position of the other dims (taken from a permutation of [0, bound)),
+/// so that scatter_ writes every destination at most once.
+std::vector<int64_t> unique_along(const Shape& shape, int64_t dim, int64_t bound, std::mt19937& rng) {
+  std::vector<int64_t> out(static_cast<size_t>(std::accumulate(shape.begin(), shape.end(), int64_t{1},
+                                                               std::multiplies<int64_t>())));
+  Shape lanes = shape;
+  lanes[static_cast<size_t>(dim)] = 1;
+  for_each_index(lanes, [&](const std::vector<int64_t>& lane) {
+    std::vector<int64_t> perm(static_cast<size_t>(bound));
+    std::iota(perm.begin(), perm.end(), 0);
+    std::shuffle(perm.begin(), perm.end(), rng);
+    std::vector<int64_t> at = lane;
+    for (int64_t k = 0; k < shape[static_cast<size_t>(dim)]; ++k) {
+      at[static_cast<size_t>(dim)] = k;
+      out[static_cast<size_t>(linear_of(shape, at))] = perm[static_cast<size_t>(k)];
+    }
+  });
+  return out;
+}
+
+/// index_add_'s reference: self.select(dim, index[i]) += alpha * source.select(dim, i).
+std::vector<double> reference_index_add(std::vector<double> self, const Shape& self_shape, int64_t dim,
+                                        const std::vector<double>& index, const std::vector<double>& source,
+                                        const Shape& source_shape, double alpha, DType dtype) {
+  for_each_index(source_shape, [&](const std::vector<int64_t>& at) {
+    std::vector<int64_t> target = at;
+    target[static_cast<size_t>(dim)] = static_cast<int64_t>(index[static_cast<size_t>(at[static_cast<size_t>(dim)])]);
+    double& dst = self[static_cast<size_t>(linear_of(self_shape, target))];
+    const double v = source[static_cast<size_t>(linear_of(source_shape, at))];
+    dst = dtype == kBool ? static_cast<double>(dst != 0 || v != 0) : round_to(dtype, dst + alpha * v);
+  });
+  return self;
+}
+
+struct ReduceCase {
+  Shape self_shape;
+  Shape index_shape;  // at most 3 along dim: at most 3 updates (plus self) per element
+  Shape src_shape;    // >= index_shape in every dimension
+  int64_t dim;
+};
+
+const std::vector<ReduceCase> kReduceCases = {
+    {{4, 5}, {3, 4}, {4, 5}, 0},
+    {{4, 5}, {3, 3}, {4, 4}, 1},
+    {{4, 5}, {4, 3}, {4, 3}, -1},
+    {{3, 4, 5}, {3, 4, 4}, {4, 4, 5}, 0},
+    {{3, 4, 5}, {2, 3, 5}, {3, 3, 5}, 1},
+    {{3, 4, 5}, {3, 4, 3}, {3, 4, 4}, 2},
+};
+
+class ScatterCoverageTest : public DeviceTest {};
+
+// Every reduce x include_self x dtype (Bool too, except "mean": PyTorch has no
+// Bool mean kernel), along every dim of a 2-D and a 3-D case. Small integers:
+// at most three updates per element keep sums and products exact (and inside
+// Int8/UInt8), so everything but a floating mean compares exactly.
+TEST_P(ScatterCoverageTest, ScatterReduceEveryReduceIncludeSelfAndDtype) {
+  std::mt19937 rng(101);
+  std::vector<DType> dtypes = kNumericDTypes;
+  dtypes.push_back(kBool);
+  for (DType dtype : dtypes) {
+    for (const char* reduce : kReduces) {
+      const std::string r = reduce;
+      if (dtype == kBool && r == "mean") continue;
+      for (bool include_self : {true, false}) {
+        for (const ReduceCase& c : kReduceCases) {
+          const int64_t dim = wrap(c.dim, c.self_shape.size());
+          const int magnitude = r == "prod" ? 2 : 8;
+          Tensor self = random_values(c.self_shape, dtype, dev(), rng, magnitude);
+          Tensor index = random_index(c.index_shape, c.self_shape[static_cast<size_t>(dim)], dev(), rng);
+          Tensor src = random_values(c.src_shape, dtype, dev(), rng, magnitude);
+          const auto expected = reference_scatter(host_values(self), c.self_shape, c.dim, host_values(index),
+                                                  c.index_shape, host_values(src), c.src_shape, r, include_self,
+                                                  dtype);
+          const double relative = r == "mean" && is_floating_point(dtype)
+                                      ? (dtype == kFloat16 || dtype == kBFloat16 ? 1e-2 : 1e-6)
+                                      : 0.0;
+          std::ostringstream what;
+          what << dtype << " " << r << " include_self=" << include_self << " dim " << c.dim << " self "
+               << c.self_shape.size() << "-D";
+          expect_values(host_values(scatter_reduce(self, c.dim, index, src, r, include_self)), expected, relative,
+                        what.str() + " (out of place)");
+          self.scatter_reduce_(c.dim, index, src, r, include_self);
+          expect_values(host_values(self), expected, relative, what.str());
+        }
+      }
+    }
+  }
+}
+
+// scatter_ with a Scalar value, every dtype, 2-D and 3-D, every dim. Every
+// write stores the same value, so duplicates need no deterministic mode.
+TEST_P(ScatterCoverageTest, ScatterScalarEveryDtypeAndDim) {
+  std::mt19937 rng(102);
+  for (DType dtype : kAllDTypes) {
+    const Scalar value = dtype == kBool ? Scalar(true)
+                         : is_floating_point(dtype) ? Scalar(2.5)
+                         : dtype == kUInt8 ? Scalar(200)
+                                           : Scalar(-7);
+    const double v = dtype == kBool ? 1.0 : value.to_double();
+    for (const ReduceCase& c : kReduceCases) {
+      const int64_t dim = wrap(c.dim, c.self_shape.size());
+      Tensor self = random_values(c.self_shape, dtype, dev(), rng);
+      Tensor index = random_index(c.index_shape, c.self_shape[static_cast<size_t>(dim)], dev(), rng);
+      const std::vector<double> values(static_cast<size_t>(index.numel()), v);
+      const auto expected = reference_scatter(host_values(self), c.self_shape, c.dim, host_values(index),
+                                              c.index_shape, values, c.index_shape, "assign", true, dtype);
+      EXPECT_EQ(host_values(scatter(self, c.dim, index, value)), expected) << dtype << " dim " << c.dim;
+      self.scatter_(c.dim, index, value);
+      EXPECT_EQ(host_values(self), expected) << dtype << " dim " << c.dim;
+    }
+  }
+}
+
+// index() reads for every dtype: one index (trailing dims whole), a whole
+// leading dim, two broadcast indices, int32 indices, negative indices that
+// wrap, and a bool mask.
+TEST_P(ScatterCoverageTest, IndexReadsEveryDtype) {
+  std::mt19937 rng(103);
+  for (DType dtype : kAllDTypes) {
+    Tensor self = random_values({6, 5}, dtype, dev(), rng);
+    const auto s = host_values(self);
+    const auto at = [&](int64_t r, int64_t c) {
+      return s[static_cast<size_t>((r < 0 ? r + 6 : r) * 5 + (c < 0 ? c + 5 : c))];
+    };
+    const std::vector<int64_t> rows_v = {-1, 0, 5, 2, -6, 3, 3};
+    const std::vector<int64_t> cols_v = {4, -5, 2};
+    Tensor rows = from_vector<int64_t>(rows_v, opts(kInt64));
+    Tensor cols = from_vector<int64_t>(cols_v, opts(kInt64));
+
+    std::vector<double> expected;
+    for (int64_t r : rows_v)
+      for (int64_t c = 0; c < 5; ++c) expected.push_back(at(r, c));
+    Tensor a = self.index({rows});
+    EXPECT_EQ(a.sizes(), (Shape{7, 5})) << dtype;
+    EXPECT_EQ(a.dtype(), dtype);
+    EXPECT_EQ(host_values(a), expected) << dtype;
+    EXPECT_EQ(host_values(self.index({rows.to(kInt32)})), expected) << dtype << " int32";
+
+    expected.clear();
+    for (int64_t r = 0; r < 6; ++r)
+      for (int64_t c : cols_v) expected.push_back(at(r, c));
+    EXPECT_EQ(host_values(index(self, {std::nullopt, cols})), expected) << dtype;
+
+    // rows [2, 1] with cols [3] broadcast to [2, 3].
+    Tensor rows2 = from_vector<int64_t>({-2, 1}, {2, 1}, opts(kInt64));
+    expected.clear();
+    for (int64_t r : {-2, 1})
+      for (int64_t c : cols_v) expected.push_back(at(r, c));
+    Tensor b = self.index({rows2, cols.to(kInt32)});
+    EXPECT_EQ(b.sizes(), (Shape{2, 3})) << dtype;
+    EXPECT_EQ(host_values(b), expected) << dtype;
+
+    Tensor mask = random_values({6, 5}, kBool, dev(), rng);
+    const auto m = host_values(mask);
+    expected.clear();
+    for (size_t i = 0; i < s.size(); ++i)
+      if (m[i] != 0) expected.push_back(s[i]);
+    EXPECT_EQ(host_values(self.index({mask})), expected) << dtype << " mask";
+  }
+}
+
+// scatter_ (assign) into a transposed self from a stepped-slice src through a
+// transposed (or sliced) index; unique destinations make the result exact.
+TEST_P(ScatterCoverageTest, ScatterAssignTransposedSelfStridedSrcAndIndex) {
+  std::mt19937 rng(104);
+  for (DType dtype : {kFloat32, kInt16, kFloat16, kBool}) {
+    // dim 0: self [6, 7] (strides 1, 6); index [4, 7] (strides 1, 4); src [5, 7] (strides 14, 2).
+    {
+      Tensor base = random_values({7, 6}, dtype, dev(), rng);
+      Tensor self = base.t();
+      Tensor index =
+          from_vector<int64_t>(unique_along({7, 4}, 1, 6, rng), {7, 4}, opts(kInt64)).t();
+      Tensor src = random_values({5, 14}, dtype, dev(), rng).slice(1, 0, 14, 2);
+      ASSERT_FALSE(self.is_contiguous());
+      ASSERT_FALSE(index.is_contiguous());
+      ASSERT_FALSE(src.is_contiguous());
+      const auto expected = reference_scatter(host_values(self), {6, 7}, 0, host_values(index), {4, 7},
+                                              host_values(src), {5, 7}, "assign", true, dtype);
+      self.scatter_(0, index, src);
+      EXPECT_EQ(host_values(self), expected) << dtype << " dim 0";
+      EXPECT_EQ(host_values(base.t()), expected) << dtype << " dim 0 (through the base)";
+    }
+    // dim 1: self [6, 7] a column slice of [6, 14]; index [6, 3] every other
+    // column of [6, 6]; src [6, 4] transposed.
+    {
+      Tensor base = random_values({6, 14}, dtype, dev(), rng);
+      const auto base_before = host_values(base);
+      Tensor self = base.slice(1, 1, 14, 2);
+      std::vector<int64_t> wide(36, 99);  // the skipped columns hold junk, never read
+      const std::vector<int64_t> picked = unique_along({6, 3}, 1, 7, rng);
+      for (int64_t r = 0; r < 6; ++r)
+        for (int64_t k = 0; k < 3; ++k) wide[static_cast<size_t>(r * 6 + 2 * k)] = picked[static_cast<size_t>(r * 3 + k)];
+      Tensor index = from_vector<int64_t>(wide, {6, 6}, opts(kInt64)).slice(1, 0, 6, 2);
+      Tensor src = random_values({4, 6}, dtype, dev(), rng).t();
+      const auto expected = reference_scatter(host_values(self), {6, 7}, 1, host_values(index), {6, 3},
+                                              host_values(src), {6, 4}, "assign", true, dtype);
+      self.scatter_(1, index, src);
+      EXPECT_EQ(host_values(self), expected) << dtype << " dim 1";
+      const auto after = host_values(base);
+      for (int64_t r = 0; r < 6; ++r)
+        for (int64_t c = 0; c < 14; c += 2)
+          ASSERT_EQ(after[static_cast<size_t>(r * 14 + c)], base_before[static_cast<size_t>(r * 14 + c)])
+              << dtype << " gap column " << c << " was written";
+    }
+  }
+}
+
+// scatter_reduce_ "mean" (both include_self) and every reduce with
+// include_self=false on a transposed self and on a column slice of a wider
+// tensor; the columns between the slice's stay untouched.
+TEST_P(ScatterCoverageTest, ScatterReduceMeanAndExcludeSelfOnStridedSelf) {
+  std::mt19937 rng(105);
+  for (DType dtype : {kInt32, kFloat64, kFloat32}) {
+    for (const char* reduce : kReduces) {
+      for (bool include_self : {true, false}) {
+        const std::string r = reduce;
+        if (include_self && r != "mean") continue;
+        for (int64_t dim : {0, 1}) {
+          const int magnitude = r == "prod" ? 2 : 8;
+          // Transposed: self [5, 4] over a [4, 5] base.
+          Tensor base_t = random_values({4, 5}, dtype, dev(), rng, magnitude);
+          Tensor self_t = base_t.t();
+          // Sliced: self [5, 4] = columns 1, 3, 5, 7 of a [5, 8] base.
+          Tensor base_s = random_values({5, 8}, dtype, dev(), rng, magnitude);
+          Tensor self_s = base_s.slice(1, 1, 8, 2);
+          const auto base_s_before = host_values(base_s);
+          for (Tensor self : {self_t, self_s}) {
+            const Shape index_shape = dim == 0 ? Shape{4, 4} : Shape{5, 3};
+            Tensor index = random_index(index_shape, self.size(dim), dev(), rng);
+            Tensor src = random_values(index_shape, dtype, dev(), rng, magnitude);
+            const auto expected = reference_scatter(host_values(self), {5, 4}, dim, host_values(index), index_shape,
+                                                    host_values(src), index_shape, r, include_self, dtype);
+            self.scatter_reduce_(dim, index, src, r, include_self);
+            const double relative = r == "mean" && is_floating_point(dtype) ? 1e-6 : 0.0;
+            expect_values(host_values(self), expected, relative,
+                          to_string(dtype) + " " + r + " include_self=" + std::to_string(include_self) + " dim " +
+                              std::to_string(dim) + (self.is_same(self_t) ? " transposed" : " sliced"));
+          }
+          const auto after = host_values(base_s);
+          for (int64_t i = 0; i < 5; ++i)
+            for (int64_t c = 0; c < 8; c += 2)
+              ASSERT_EQ(after[static_cast<size_t>(i * 8 + c)], base_s_before[static_cast<size_t>(i * 8 + c)])
+                  << dtype << " " << r << ": gap column " << c << " was written";
+        }
+      }
+    }
+  }
+}
+
+// index_add_ into a transposed self from a strided source through a strided
+// int32 index (every other entry of a two-column tensor), along each dim.
+TEST_P(ScatterCoverageTest, IndexAddTransposedSelfStridedSourceAndInt32Index) {
+  std::mt19937 rng(106);
+  for (DType dtype : {kInt32, kInt8, kFloat32, kFloat16, kFloat64}) {
+    const Scalar alpha = is_floating_point(dtype) ? Scalar(0.5) : Scalar(3);
+    const int magnitude = dtype == kInt8 ? 3 : 8;  // Int8: |self + 3 * (sum of <= 9)| stays below 128
+    for (int64_t dim : {0, 1}) {
+      Tensor base = random_values({6, 5}, dtype, dev(), rng, magnitude);
+      Tensor self = base.t();  // [5, 6]
+      const int64_t k = 9;
+      // Source [9, 6] (strides 12, 2) for dim 0; [5, 9] (strides 1, 5) for dim 1.
+      Tensor source = dim == 0 ? random_values({k, 12}, dtype, dev(), rng, magnitude).slice(1, 0, 12, 2)
+                               : random_values({k, 5}, dtype, dev(), rng, magnitude).t();
+      Tensor index = random_index({k, 2}, self.size(dim), dev(), rng).to(kInt32).select(1, 1);
+      ASSERT_EQ(index.stride(0), 2);
+      const auto expected = reference_index_add(host_values(self), {5, 6}, dim, host_values(index),
+                                                host_values(source), source.sizes(), alpha.to_double(), dtype);
+      EXPECT_EQ(host_values(self.index_add(dim, index, source, alpha)), expected) << dtype << " dim " << dim;
+      self.index_add_(dim, index, source, alpha);
+      EXPECT_EQ(host_values(self), expected) << dtype << " dim " << dim;
+      EXPECT_EQ(host_values(base.t()), expected) << dtype << " dim " << dim << " (through the base)";
+    }
+  }
+}
+
+// index_add_ on Bool with the default alpha: self |= source (PyTorch accepts it).
+TEST_P(ScatterCoverageTest, IndexAddOnBoolWithDefaultAlpha) {
+  std::mt19937 rng(107);
+  Tensor self = random_values({5, 4}, kBool, dev(), rng);
+  Tensor source = random_values({3, 4}, kBool, dev(), rng);
+  Tensor index = from_vector<int64_t>({4, 0, 4}, opts(kInt64));
+  const auto expected =
+      reference_index_add(host_values(self), {5, 4}, 0, host_values(index), host_values(source), {3, 4}, 1.0, kBool);
+  self.index_add_(0, index, source);
+  EXPECT_EQ(host_values(self), expected);
+}
+
+// index() and gather from a strided self with strided int32 indices (a column
+// of a two-column tensor), and index_put_ through the same indices.
+TEST_P(ScatterCoverageTest, StridedSelfWithStridedInt32Indices) {
+  std::mt19937 rng(108);
+  for (DType dtype : {kFloat32, kInt64, kBFloat16}) {
+    Tensor base = random_values({5, 8}, dtype, dev(), rng);
+    Tensor self = base.t();  // [8, 5]
+    const auto s = host_values(self);
+    Tensor rows = random_index({6, 2}, 8, dev(), rng).to(kInt32).select(1, 0);  // stride 2
+    Tensor cols = (random_index({6, 2}, 5, dev(), rng).to(kInt32)).select(1, 1);
+    ASSERT_FALSE(rows.is_contiguous());
+    const auto r = host_values(rows), c = host_values(cols);
+    std::vector<double> expected;
+    for (size_t i = 0; i < 6; ++i) expected.push_back(s[static_cast<size_t>(r[i] * 5 + c[i])]);
+    EXPECT_EQ(host_values(self.index({rows, cols})), expected) << dtype;
+    expected.clear();
+    for (size_t i = 0; i < 6; ++i)
+      for (int64_t j = 0; j < 5; ++j) expected.push_back(s[static_cast<size_t>(r[i] * 5 + j)]);
+    EXPECT_EQ(host_values(self.index({rows})), expected) << dtype;
+    // A sliced self: rows 1, 3, 5, 7 of the transposed view.
+    Tensor sliced = self.slice(0, 1, 8, 2);  // [4, 5]
+    Tensor srows = random_index({5, 2}, 4, dev(), rng).to(kInt32).select(1, 1);
+    const auto sr = host_values(srows);
+    expected.clear();
+    for (size_t i = 0; i < 5; ++i)
+      for (int64_t j = 0; j < 5; ++j) expected.push_back(s[static_cast<size_t>((1 + 2 * sr[i]) * 5 + j)]);
+    EXPECT_EQ(host_values(sliced.index({srows})), expected) << dtype << " sliced";
+
+    // gather along dim 1 with a strided int32 index [8, 3] (every other column of [8, 6]).
+    Tensor gindex = random_index({8, 6}, 5, dev(), rng).to(kInt32).slice(1, 0, 6, 2);
+    const auto g = host_values(gindex);
+    expected.clear();
+    for (int64_t i = 0; i < 8; ++i)
+      for (int64_t j = 0; j < 3; ++j) expected.push_back(s[static_cast<size_t>(i * 5 + static_cast<int64_t>(g[static_cast<size_t>(i * 3 + j)]))]);
+    EXPECT_EQ(host_values(self.gather(1, gindex)), expected) << dtype << " gather";
+
+    // index_put_ accumulate through the strided int32 pairs (duplicates sum).
+    Tensor values = random_values({12}, dtype, dev(), rng).slice(0, 0, 12, 2);
+    const auto v = host_values(values);
+    auto put = s;
+    for (size_t i = 0; i < 6; ++i) {
+      double& dst = put[static_cast<size_t>(r[i] * 5 + c[i])];
+      dst = round_to(dtype, dst + v[i]);
+    }
+    self.index_put_({rows, cols}, values, true);
+    EXPECT_EQ(host_values(self), put) << dtype << " index_put_";
+    EXPECT_EQ(host_values(base.t()), put) << dtype << " index_put_ (through the base)";
+  }
+}
+
+// The CUDA results of prod, mean and amin (and the other reduces) equal the
+// CPU ones bit for bit for the narrow dtypes; deterministic mode on, so float
+// sums are taken in index order on both devices.
+TEST_P(ScatterCoverageTest, CudaEqualsCpuForReducesAndNarrowDtypes) {
+  if (GetParam() != "cuda") GTEST_SKIP() << "compares the CUDA result with the CPU one";
+  set_deterministic(true);
+  std::mt19937 rng(109);
+  for (DType dtype : {kFloat16, kBFloat16, kInt8, kInt16, kUInt8, kFloat32, kInt64}) {
+    for (int64_t dim : {0, 1}) {
+      const Shape self_shape = {40, 6};
+      const Shape index_shape = dim == 0 ? Shape{300, 6} : Shape{40, 50};
+      Tensor index = random_index(index_shape, self_shape[static_cast<size_t>(dim)], kHost, rng);
+      Tensor gindex = index.to(dev());
+      for (int magnitude : {2, 8}) {
+        Tensor self = random_values(self_shape, dtype, kHost, rng, magnitude);
+        Tensor src = random_values(index_shape, dtype, kHost, rng, magnitude);
+        Tensor gself = self.to(dev()), gsrc = src.to(dev());
+        EXPECT_EQ(host_bytes(gself.scatter_add(dim, gindex, gsrc)), host_bytes(self.scatter_add(dim, index, src)))
+            << dtype << " scatter_add dim " << dim;
+        for (const char* reduce : kReduces) {
+          for (bool include_self : {true, false}) {
+            EXPECT_EQ(host_bytes(gself.scatter_reduce(dim, gindex, gsrc, reduce, include_self)),
+                      host_bytes(self.scatter_reduce(dim, index, src, reduce, include_self)))
+                << dtype << " " << reduce << " include_self=" << include_self << " dim " << dim;
+          }
+        }
+      }
+      if (is_floating_point(dtype)) {  // rounding sums: the same bits only in the same order
+        Tensor self = random_floats(self_shape, dtype, kHost, rng);
+        Tensor src = random_floats(index_shape, dtype, kHost, rng);
+        Tensor gself = self.to(dev()), gsrc = src.to(dev());
+        EXPECT_EQ(host_bytes(gself.scatter_add(dim, gindex, gsrc)), host_bytes(self.scatter_add(dim, index, src)))
+            << dtype << " random floats scatter_add dim " << dim;
+        for (const char* reduce : {"mean", "amin", "amax"}) {
+          EXPECT_EQ(host_bytes(gself.scatter_reduce(dim, gindex, gsrc, reduce, false)),
+                    host_bytes(self.scatter_reduce(dim, index, src, reduce, false)))
+              << dtype << " random floats " << reduce << " dim " << dim;
+        }
+      }
+    }
+  }
+}
+
+TEST_P(ScatterCoverageTest, CudaEqualsCpuForIndexAdd) {
+  if (GetParam() != "cuda") GTEST_SKIP() << "compares the CUDA result with the CPU one";
+  set_deterministic(true);
+  std::mt19937 rng(110);
+  for (DType dtype : {kFloat32, kFloat16, kBFloat16, kFloat64, kInt32, kInt8, kUInt8, kInt16}) {
+    const Scalar alpha = is_floating_point(dtype) ? Scalar(0.5) : Scalar(2);
+    for (int64_t dim : {0, 1}) {
+      Tensor self = is_floating_point(dtype) ? random_floats({30, 20}, dtype, kHost, rng)
+                                             : random_values({30, 20}, dtype, kHost, rng);
+      const int64_t k = 500;
+      const Shape source_shape = dim == 0 ? Shape{k, 20} : Shape{30, k};
+      Tensor source = is_floating_point(dtype) ? random_floats(source_shape, dtype, kHost, rng)
+                                               : random_values(source_shape, dtype, kHost, rng, 2);
+      Tensor index = random_index({k}, self.size(dim), kHost, rng);
+      for (DType index_dtype : {kInt64, kInt32}) {
+        Tensor i = index.to(index_dtype);
+        EXPECT_EQ(host_bytes(self.to(dev()).index_add(dim, i.to(dev()), source.to(dev()), alpha)),
+                  host_bytes(self.index_add(dim, i, source, alpha)))
+            << dtype << " dim " << dim << " index " << index_dtype;
+      }
+      // Transposed self and strided source and index on the GPU too.
+      Tensor t_self = self.t().contiguous().t();
+      Tensor wide_index = random_index({k, 2}, self.size(dim), kHost, rng).to(kInt32);
+      EXPECT_EQ(host_bytes(t_self.to(dev()).t().contiguous().t().index_add(dim, wide_index.to(dev()).select(1, 1),
+                                                                           source.to(dev()), alpha)),
+                host_bytes(t_self.index_add(dim, wide_index.select(1, 1), source, alpha)))
+          << dtype << " dim " << dim << " strided";
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Devices, ScatterCoverageTest, ::testing::Values("cpu", "cuda"), device_name);
+
+}  // namespace
+}  // namespace strata
