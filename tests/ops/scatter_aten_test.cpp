@@ -179,24 +179,10 @@ std::string strata_error(Fn&& fn) {
   return "<no error>";
 }
 
-/// Int64 indices of `shape` distinct along `dim` (a permutation prefix of
-/// [0, bound) for every lane), so that scatter_ writes each element once.
+/// Int64 indices of `shape` distinct along `dim` (unique_along), so that
+/// scatter_ writes each element once.
 Tensor unique_index(const Shape& shape, int64_t dim, int64_t bound, std::mt19937& rng) {
-  std::vector<int64_t> out(static_cast<size_t>(
-      std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<int64_t>())));
-  Shape lanes = shape;
-  lanes[static_cast<size_t>(dim)] = 1;
-  for_each_index(lanes, [&](const std::vector<int64_t>& lane) {
-    std::vector<int64_t> perm(static_cast<size_t>(bound));
-    std::iota(perm.begin(), perm.end(), 0);
-    std::shuffle(perm.begin(), perm.end(), rng);
-    std::vector<int64_t> at = lane;
-    for (int64_t k = 0; k < shape[static_cast<size_t>(dim)]; ++k) {
-      at[static_cast<size_t>(dim)] = k;
-      out[static_cast<size_t>(linear_of(shape, at))] = perm[static_cast<size_t>(k)];
-    }
-  });
-  return from_vector<int64_t>(out, shape);
+  return from_vector<int64_t>(unique_along(shape, dim, bound, rng), shape);
 }
 
 /// Restores the default (non-deterministic) mode when a test ends.

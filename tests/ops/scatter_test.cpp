@@ -30,47 +30,6 @@ const std::vector<ScatterCase> kCases = {
     {{4, 5, 6}, {4, 5, 9}, {4, 5, 9}, -1},
 };
 
-/// The reference of scatter/scatter_reduce on row-major host values, applying
-/// updates in index order and rounding to `dtype` after every step.
-std::vector<double> reference_scatter(std::vector<double> self, const Shape& self_shape, int64_t dim,
-                                      const std::vector<double>& index, const Shape& index_shape,
-                                      const std::vector<double>& src, const Shape& src_shape,
-                                      const std::string& reduce, bool include_self, DType dtype) {
-  if (dim < 0) dim += static_cast<int64_t>(self_shape.size());
-  std::map<int64_t, int64_t> counts;
-  const double inf = std::numeric_limits<double>::infinity();
-  for_each_index(index_shape, [&](const std::vector<int64_t>& at) {
-    std::vector<int64_t> target = at;
-    target[static_cast<size_t>(dim)] = static_cast<int64_t>(index[static_cast<size_t>(linear_of(index_shape, at))]);
-    const int64_t p = linear_of(self_shape, target);
-    double& dst = self[static_cast<size_t>(p)];
-    const double v = src[static_cast<size_t>(linear_of(src_shape, at))];
-    if (!include_self && counts.count(p) == 0) {
-      dst = reduce == "prod" ? 1.0 : reduce == "amax" ? -inf : reduce == "amin" ? inf : 0.0;
-    }
-    ++counts[p];
-    if (reduce == "assign") {
-      dst = v;
-    } else if (reduce == "sum" || reduce == "mean") {
-      dst = round_to(dtype, dst + v);
-    } else if (reduce == "prod") {
-      dst = round_to(dtype, dst * v);
-    } else if (reduce == "amax") {
-      dst = std::isnan(v) || v > dst ? v : dst;
-    } else if (reduce == "amin") {
-      dst = std::isnan(v) || v < dst ? v : dst;
-    }
-  });
-  if (reduce == "mean") {
-    for (auto [p, c] : counts) {
-      const double n = static_cast<double>(c + (include_self ? 1 : 0));
-      double& dst = self[static_cast<size_t>(p)];
-      dst = is_floating_point(dtype) ? round_to(dtype, dst / n) : std::floor(dst / n);
-    }
-  }
-  return self;
-}
-
 class ScatterTest : public DeviceTest {};
 
 TEST_P(ScatterTest, ScatterMatchesReferenceForEveryDtypeAndDim) {

@@ -4,9 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <limits>
+#include <map>
+#include <numeric>
 #include <random>
 #include <string>
 #include <vector>
@@ -109,6 +114,71 @@ inline int64_t linear_of(const Shape& shape, const std::vector<int64_t>& idx) {
   int64_t lin = 0;
   for (size_t d = 0; d < shape.size(); ++d) lin = lin * shape[d] + idx[d];
   return lin;
+}
+
+/// self[index[p] along dim] <reduce>= src[p] for every position p of the index,
+/// in index order, on row-major host values; each step rounded to `dtype`.
+/// reduce "assign" overwrites. PyTorch's rules: include_self=false starts a
+/// touched element from the identity; mean divides by the count (+1 with self)
+/// and floors for integers.
+inline std::vector<double> reference_scatter(std::vector<double> self, const Shape& self_shape, int64_t dim,
+                                      const std::vector<double>& index, const Shape& index_shape,
+                                      const std::vector<double>& src, const Shape& src_shape,
+                                      const std::string& reduce, bool include_self, DType dtype) {
+  if (dim < 0) dim += static_cast<int64_t>(self_shape.size());
+  const double inf = std::numeric_limits<double>::infinity();
+  std::map<int64_t, int64_t> counts;
+  for_each_index(index_shape, [&](const std::vector<int64_t>& at) {
+    std::vector<int64_t> target = at;
+    target[static_cast<size_t>(dim)] = static_cast<int64_t>(index[static_cast<size_t>(linear_of(index_shape, at))]);
+    const int64_t p = linear_of(self_shape, target);
+    double& dst = self[static_cast<size_t>(p)];
+    const double v = src[static_cast<size_t>(linear_of(src_shape, at))];
+    if (!include_self && counts.count(p) == 0) {
+      dst = reduce == "prod" ? 1.0 : reduce == "amax" ? -inf : reduce == "amin" ? inf : 0.0;
+    }
+    ++counts[p];
+    if (reduce == "assign") {
+      dst = v;
+    } else if (reduce == "sum" || reduce == "mean") {
+      dst = round_to(dtype, dst + v);
+    } else if (reduce == "prod") {
+      dst = round_to(dtype, dst * v);
+    } else if (reduce == "amax") {
+      dst = std::isnan(v) || v > dst ? v : dst;
+    } else if (reduce == "amin") {
+      dst = std::isnan(v) || v < dst ? v : dst;
+    }
+  });
+  if (reduce == "mean") {
+    for (auto [p, c] : counts) {
+      const double n = static_cast<double>(c + (include_self ? 1 : 0));
+      double& dst = self[static_cast<size_t>(p)];
+      dst = is_floating_point(dtype) ? round_to(dtype, dst / n) : std::floor(dst / n);
+    }
+  }
+  return self;
+}
+
+/// An int64 index of `shape` whose entries along `dim` are distinct for every
+/// fixed position of the other dims (taken from a permutation of [0, bound)),
+/// so that scatter_ writes every destination at most once.
+inline std::vector<int64_t> unique_along(const Shape& shape, int64_t dim, int64_t bound, std::mt19937& rng) {
+  std::vector<int64_t> out(static_cast<size_t>(std::accumulate(shape.begin(), shape.end(), int64_t{1},
+                                                               std::multiplies<int64_t>())));
+  Shape lanes = shape;
+  lanes[static_cast<size_t>(dim)] = 1;
+  for_each_index(lanes, [&](const std::vector<int64_t>& lane) {
+    std::vector<int64_t> perm(static_cast<size_t>(bound));
+    std::iota(perm.begin(), perm.end(), 0);
+    std::shuffle(perm.begin(), perm.end(), rng);
+    std::vector<int64_t> at = lane;
+    for (int64_t k = 0; k < shape[static_cast<size_t>(dim)]; ++k) {
+      at[static_cast<size_t>(dim)] = k;
+      out[static_cast<size_t>(linear_of(shape, at))] = perm[static_cast<size_t>(k)];
+    }
+  });
+  return out;
 }
 
 /// Message of the exception `fn` throws as E (fails the test otherwise).
