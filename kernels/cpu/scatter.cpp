@@ -48,6 +48,13 @@ constexpr int64_t kDestinationSplitMinUpdates = int64_t{1} << 22;
 constexpr int64_t kDestinationSplitMinBytes = int64_t{1} << 23;
 constexpr int64_t kSplitMinElements = int64_t{1} << 18;
 constexpr int kPrefetchDistance = 16;
+// Whole rows up to this size have their destination prefetched kRowsAhead
+// rows ahead (longer rows keep the hardware prefetcher busy on their own)...
+constexpr int64_t kPrefetchRowBytes = 2048;
+constexpr int64_t kRowsAhead = 4;
+// ... when the target is bigger than a core's L2 (a target that fits runs
+// faster without: index_add_ of 1 Mi elements into 256 KiB, 0.62 -> 0.72 ms).
+constexpr int64_t kPrefetchRowsMinBytes = int64_t{1} << 21;
 // A target this large lives in memory, not cache (this VM: 32 MiB of L3).
 constexpr int64_t kBeyondCacheBytes = int64_t{1} << 26;
 constexpr int64_t kBeyondCacheMinUpdates = int64_t{1} << 15;
@@ -496,6 +503,23 @@ RowOffsetsFn select_row_offsets(int num_indices) {
   }
 }
 
+/// Prefetches the destination row of row `r` of a two-dimensional `d` (one
+/// row dimension after the contiguous one). Out of line: it runs on few shapes
+/// and would crowd the registers of the row loop.
+[[gnu::noinline]] void prefetch_row(const ScatterDesc& d, int64_t r, int64_t row_bytes, bool gather_mode) {
+  int64_t index_base[kMaxIndexOperands];
+  for (int k = 0; k < d.num_indices; ++k) index_base[k] = r * d.indices[k].byte_strides[1];
+  int64_t dst, src;
+  select_row_offsets<false>(d.num_indices)(d, r * d.indexed_strides[1], 0, index_base, 0, 1, 0, 0, &dst, &src);
+  for (int64_t b = 0; b < row_bytes; b += 64) {
+    if (gather_mode) {
+      __builtin_prefetch(d.indexed + dst + b, 0);
+    } else {
+      __builtin_prefetch(d.indexed + dst + b, 1);
+    }
+  }
+}
+
 /// The serial loop over the whole of `d` (filtered to destinations in [lo, hi)
 /// when `filter`).
 void run_serial(const ScatterDesc& d, ApplyFn apply, bool gather_mode, bool filter, int64_t lo, int64_t hi) {
@@ -518,7 +542,15 @@ void run_serial(const ScatterDesc& d, ApplyFn apply, bool gather_mode, bool filt
   int64_t indexed_base = 0, direct_base = 0;
   int64_t index_base[kMaxIndexOperands] = {};
   int64_t dst[kBlock], src[kBlock];
+  // Whole short rows at random destinations (index_add_ of rows, self[rows] =
+  // values): each row's first touch of its destination waits on the cache
+  // hierarchy. With one row dimension the destination of a row a few ahead is
+  // cheap to compute: prefetch its lines.
+  const int64_t row_bytes = row * element;
+  const bool prefetch_rows =
+      whole_rows && d.ndim == 2 && row_bytes <= kPrefetchRowBytes && d.indexed_extent > kPrefetchRowsMinBytes;
   for (int64_t r = 0; r < rows; ++r) {
+    if (prefetch_rows && r + kRowsAhead < rows) prefetch_row(d, r + kRowsAhead, row_bytes, gather_mode);
     if (whole_rows && gather_mode) {
       select_row_offsets<false>(d.num_indices)(d, indexed_base, direct_base, index_base, 0, 1, 0, 0, dst, src);
       std::memcpy(d.direct + src[0], d.indexed + dst[0], static_cast<size_t>(row * element));
