@@ -42,6 +42,32 @@ TEST_P(IndexTest, SeedExampleThree) {
   EXPECT_EQ(host_values(t), expected);
 }
 
+// The seed's three answers as DESIGN.md writes them, on the default device
+// (CUDA when usable, else the CPU), then checked.
+TEST(SeedExample, VerbatimOnTheDefaultDevice) {
+  Tensor z = zeros({3, 3});                          // default device: CUDA if usable, else CPU
+  Tensor u = tensor({{1, 2, 3}, {4, 5, 6}, {7, 8, 9}});   // Int64, like torch.tensor
+  const void* z_data = z.data_ptr();
+  const Storage z_storage = z.storage();
+  Tensor s = z + u;        // 1. out of place: new tensor (Float32 by promotion); z unchanged
+  z.add_(u);               // 2. in place: z.data_ptr() and z.storage() are the same before and after
+  Tensor t = zeros({5, 5});
+  Tensor idx = tensor({{1, 1}, {2, 2}, {3, 3}});
+  t.index_put_({idx.select(1, 0), idx.select(1, 1)}, tensor({10.f, 20.f, 30.f}));
+                           // 3. t[idx[:,0], idx[:,1]] = [10, 20, 30]
+  EXPECT_EQ(s.dtype(), kFloat32);
+  EXPECT_EQ(host_values(s), (std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  EXPECT_EQ(z.data_ptr(), z_data);
+  EXPECT_TRUE(z.storage() == z_storage);
+  EXPECT_EQ(host_values(z), host_values(s));
+  std::vector<double> expected(25, 0.0);
+  expected[1 * 5 + 1] = 10;
+  expected[2 * 5 + 2] = 20;
+  expected[3 * 5 + 3] = 30;
+  EXPECT_EQ(host_values(t), expected);
+  EXPECT_EQ(t.device(), default_device());
+}
+
 TEST_P(IndexTest, IndexPutPairsMatchReferenceForEveryDtype) {
   set_deterministic(true);  // duplicates: last in index order wins on every device
   std::mt19937 rng(21);
