@@ -15,7 +15,6 @@
 #include "kernels/common/scatter_kernels.h"
 #include "src/core/check.h"
 #include "src/core/scalar_convert.h"
-#include "src/ops/binary.h"
 #include "src/ops/overlap.h"
 #include "src/runtime/stream_util.h"
 #include "strata/config.h"
