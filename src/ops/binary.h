@@ -1,5 +1,6 @@
-// Internal helpers of the add front-end that other ops reuse (index_add_'s alpha,
-// promotion of tensors with scalars).
+// Internal helpers of the add front-end: promotion of tensors with scalars and
+// add's alpha rules (index_add_ has its own: PyTorch lets it truncate a floating
+// alpha on an integer self).
 #pragma once
 
 #include "strata/scalar.h"
