@@ -235,6 +235,12 @@ const Tensor& index_put_impl(const Tensor& self, const TensorIndices& indices, c
                  "Index put requires the source and destination dtypes match, got {} for the destination and {} "
                  "for the source.",
                  type_name(self.dtype()), type_name(values->dtype()));
+    if (values->dim() == 0 && values->device() != self.device()) {
+      // PyTorch moves a 0-dim value to self's device; its one element is a
+      // scalar argument of the kernel here, so nothing is copied.
+      const Scalar value = values->item();
+      return index_put_impl(self, indices, nullptr, &value, accumulate);
+    }
     check_same_device(self, *values);
   }
   AdvancedIndex ai = make_advanced_index(self, indices);

@@ -294,6 +294,30 @@ TEST_P(IndexTest, InPlaceKeepsStorageAndDataPointer) {
   self.index_put_({rows}, ones({3, 16}, opts(kFloat32)));
   EXPECT_EQ(self.data_ptr(), data);
   EXPECT_TRUE(self.storage() == storage);
+  // The storage keeps its size, and a view and a second handle taken before
+  // the op see its writes.
+  const size_t nbytes = self.storage().nbytes();
+  Tensor view = self.select(0, 5);
+  Tensor handle = self;
+  self.index_put_({from_vector<int64_t>({5}, opts(kInt64)), from_vector<int64_t>({7}, opts(kInt64))}, Scalar(9.0));
+  EXPECT_EQ(self.storage().nbytes(), nbytes);
+  EXPECT_EQ(host_values(view)[7], 9.0);
+  EXPECT_EQ(host_values(handle)[5 * 16 + 7], 9.0);
+}
+
+TEST_P(IndexTest, AZeroDimValueOnTheCpuServesAnyDevice) {
+  // PyTorch moves a 0-dim value to self's device; strata passes its element
+  // as a scalar. Same result as the value on self's device.
+  std::mt19937 rng(45);
+  Tensor self = random_values({6, 4}, kFloat32, dev(), rng);
+  Tensor rows = from_vector<int64_t>({0, 5, -1, 2}, opts(kInt64));
+  Tensor value = full({}, 3.5, TensorOptions().dtype(kFloat32));  // on the CPU
+  const auto expected = host_values(self.index_put({rows}, full({}, 3.5, opts(kFloat32)), true));
+  self.index_put_({rows}, value, true);
+  EXPECT_EQ(host_values(self), expected);
+  EXPECT_EQ(error_message<DTypeError>([&] { self.index_put_({rows}, full({}, 1, TensorOptions().dtype(kInt64))); }),
+            "Index put requires the source and destination dtypes match, got Float for the destination and Long "
+            "for the source.");
 }
 
 TEST_P(IndexTest, ManyAccumulationsIntoASmallMatrixMatchTheReference) {
