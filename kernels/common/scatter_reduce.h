@@ -39,7 +39,9 @@ STRATA_INLINE T scatter_combine(T dst, T src, const ScatterAlpha& alpha) {
     return src;
   } else if constexpr (std::is_same_v<T, bool>) {
     // Booleans: sum is "or", product is "and", max is "or", min is "and".
-    if constexpr (R == ScatterReduce::Add || R == ScatterReduce::Max) return dst || src;
+    // alpha counts as a Bool (PyTorch casts it): zero adds nothing.
+    if constexpr (R == ScatterReduce::Add) return dst || (src && (!alpha.enabled || alpha.as_float != 0.0));
+    if constexpr (R == ScatterReduce::Max) return dst || src;
     if constexpr (R == ScatterReduce::Multiply || R == ScatterReduce::Min) return dst && src;
     return dst;
   } else {

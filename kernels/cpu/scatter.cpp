@@ -239,12 +239,9 @@ int64_t flat_offset(const ScatterDesc& d, int64_t j) {
   return offset;
 }
 
-template <ScatterReduce R, typename T, int kNumIndices, bool kFilter>
-void flat_update(const ScatterDesc& d, int64_t begin, int64_t end, int64_t lo, int64_t hi);
-
-/// The flat loop with every update applied (kFilter false).
+/// The flat loop with every update applied (a FlatFn: lo and hi are unused).
 template <ScatterReduce R, typename T, int kNumIndices>
-void flat_update_all(const ScatterDesc& d, int64_t begin, int64_t end) {
+void flat_update_all(const ScatterDesc& d, int64_t begin, int64_t end, int64_t /*lo*/, int64_t /*hi*/) {
   if (fits_flat_dense(d, static_cast<int64_t>(sizeof(T)))) {
     if (d.indexed_extent > (int64_t{1} << 22)) {
       flat_dense<R, T, kNumIndices, true>(d, begin, end);
@@ -308,19 +305,10 @@ void flat_update_range(const ScatterDesc& d, int64_t begin, int64_t end, int64_t
   }
 }
 
-template <ScatterReduce R, typename T, int kNumIndices, bool kFilter>
-void flat_update(const ScatterDesc& d, int64_t begin, int64_t end, int64_t lo, int64_t hi) {
-  if constexpr (kFilter) {
-    flat_update_range<R, T, kNumIndices>(d, begin, end, lo, hi);
-  } else {
-    flat_update_all<R, T, kNumIndices>(d, begin, end);
-  }
-}
-
 template <ScatterReduce R, typename T>
 FlatFn select_flat_for(int num_indices, bool filter) {
-  if (num_indices == 1) return filter ? &flat_update<R, T, 1, true> : &flat_update<R, T, 1, false>;
-  return filter ? &flat_update<R, T, 2, true> : &flat_update<R, T, 2, false>;
+  if (num_indices == 1) return filter ? &flat_update_range<R, T, 1> : &flat_update_all<R, T, 1>;
+  return filter ? &flat_update_range<R, T, 2> : &flat_update_all<R, T, 2>;
 }
 
 /// The fused flat loop for `d`, or nullptr when `d` is not flat.

@@ -642,15 +642,10 @@ const Tensor& Tensor::index_add_(int64_t dim, const Tensor& index, const Tensor&
   d.direct = static_cast<char*>(source.data_ptr());
   d.reduce = ScatterReduce::Add;
   const bool alpha_is_one = alpha.is_floating_point() ? alpha.to_double() == 1.0 : alpha.to_int64() == 1;
-  d.alpha.enabled = dtype() != kBool && !alpha_is_one;
+  d.alpha.enabled = !alpha_is_one;
   d.alpha.as_float = alpha.to_double();
   d.alpha.as_int = alpha.to_int64();
   const IndexBound bound{&index, dim, self_sizes[static_cast<size_t>(dim)]};
-  if (dtype() == kBool && alpha.to_int64() == 0) {
-    // self | (false & source) leaves self as it is; the indices still count.
-    check_index_bounds(&bound, 1, /*allow_negative=*/false);
-    return *this;
-  }
   run_checked(d, device(), &bound, 1, /*allow_negative=*/false, /*gather=*/false);
   return *this;
 }

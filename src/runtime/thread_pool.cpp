@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "src/core/check.h"
-#include "src/runtime/parallel.h"
 #include "src/core/tls.h"
+#include "src/runtime/parallel.h"
 #include "strata/config.h"
 
 namespace strata {

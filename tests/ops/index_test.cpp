@@ -447,8 +447,7 @@ TEST_P(IndexTest, ABoolMaskThatIsSelf) {
   EXPECT_EQ(host_bytes(b), before);
   Tensor shifted = from_vector<bool>({true, false, true, true, false}, opts(kBool));
   EXPECT_EQ(error_message<OverlapError>([&] { shifted.narrow(0, 0, 4).index_put_({shifted.narrow(0, 1, 4)}, Scalar(true)); }),
-            "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single "
-            "memory location. Please clone() the tensor before performing the operation.");
+            partial);
   b.index_put_({b}, Scalar(false));
   EXPECT_EQ(host_values(b), (std::vector<double>{0, 0, 0, 0}));
   Tensor u = from_vector<uint8_t>({1, 0, 1}, opts(kUInt8));

@@ -155,12 +155,14 @@ void expect_same(const Tensor& got, const at::Tensor& expected, const std::strin
 }
 
 /// The message ATen raises: what() up to the first newline (ATen appends
-/// "Exception raised from ..." and a backtrace), or "<no error>".
+/// "Exception raised from ..." and a backtrace), or "<no error>". Any
+/// std::exception: besides c10::Error, this ATen's Scalar conversions throw a
+/// plain std::runtime_error.
 template <typename Fn>
 std::string aten_error(Fn&& fn) {
   try {
     fn();
-  } catch (const c10::Error& e) {
+  } catch (const std::exception& e) {
     const std::string what = e.what();
     return what.substr(0, what.find('\n'));
   }
@@ -389,6 +391,12 @@ TEST(ScatterAten, IndexAddOnBoolMatchesATen) {
   Tensor got;
   EXPECT_EQ(strata_error([&] { got = self.index_add(0, index, source); }), "<no error>");
   if (got.defined()) expect_same(got, expected, "index_add bool");
+  // alpha as a Bool: 0 adds nothing, 2 ors like 1.
+  for (int64_t alpha : {0, 2}) {
+    expect_same(self.index_add(0, index, source, alpha),
+                to_aten(self).index_add(0, to_aten(index), to_aten(source), alpha),
+                "index_add bool alpha " + std::to_string(alpha));
+  }
 }
 
 // Non-contiguous operands, the same views on both sides: transposed self,
@@ -477,6 +485,18 @@ void expect_same_errors(const std::vector<ErrorCase>& cases) {
     EXPECT_NE(expected, "<no error>") << c.name << ": ATen accepts the call; the case is wrong";
     EXPECT_EQ(strata_error(c.strata_call), expected) << c.name;
   }
+}
+
+/// index_put_ and index() with the one index tensor `index`: the same error
+/// from strata and ATen.
+void expect_same_index_errors(const Tensor& self, const at::Tensor& a_self, const Tensor& index,
+                              const std::string& label) {
+  expect_same_errors({
+      {"index_put_ " + label, [&] { self.index_put_({index}, Scalar(1.0)); },
+       [&] { a_self.clone().index_put_(aten_indices({to_aten(index)}), at::scalar_tensor(1.0)); }},
+      {"index " + label, [&] { (void)self.index({index}); },
+       [&] { (void)at::index(a_self, aten_indices({to_aten(index)})); }},
+  });
 }
 
 TEST(ScatterAtenErrors, IndexAndSrcDtypeTexts) {
@@ -572,14 +592,7 @@ TEST(ScatterAtenErrors, OutOfRangeIndexTexts) {
         // IndexError naming the value, the dimension and its size
         // (tests/ops/scatter_test.cpp checks index_add_'s).
     });
-    if (bad != -1) {  // negative indices wrap in index/index_put_
-      expect_same_errors({
-          {"index_put_ " + b, [&] { self.index_put_({index1}, Scalar(1.0)); },
-           [&] { a_self.clone().index_put_(aten_indices({to_aten(index1)}), at::scalar_tensor(1.0)); }},
-          {"index " + b, [&] { (void)self.index({index1}); },
-           [&] { (void)at::index(a_self, aten_indices({to_aten(index1)})); }},
-      });
-    }
+    if (bad != -1) expect_same_index_errors(self, a_self, index1, b);  // negatives wrap in index/index_put_
   }
 }
 
@@ -591,7 +604,6 @@ TEST(ScatterAtenErrors, TheFirstBadIndexInIndexOrderIsNamed) {
   for (const auto& [first, last] : {std::pair<int64_t, int64_t>{9, -3}, {-3, 9}, {-1, 5}, {6, 8}, {8, 6}}) {
     Tensor index = from_vector<int64_t>({first, 0, 1, 2, 3, 4, 0, last}, {2, 4});
     const at::Tensor a_index = to_aten(index);
-    Tensor index1 = from_vector<int64_t>({first, 0, last});
     const std::string which = std::to_string(first) + " ... " + std::to_string(last);
     expect_same_errors({
         {"scatter_ " + which, [&] { self.scatter_(0, index, ones({2, 4})); },
@@ -604,28 +616,10 @@ TEST(ScatterAtenErrors, TheFirstBadIndexInIndexOrderIsNamed) {
     });
     // index/index_put_ wrap negatives: only bad values of both signs out of [-5, 5).
     Tensor wide = from_vector<int64_t>({first < 0 ? first - 3 : first, 0, last < 0 ? last - 3 : last});
-    const std::string wide_which = std::to_string(wide.to_vector<int64_t>()[0]) + " ... " +
-                                   std::to_string(wide.to_vector<int64_t>()[2]);
-    expect_same_errors({
-        {"index_put_ " + wide_which, [&] { self.index_put_({wide}, Scalar(1.0)); },
-         [&] { a_self.clone().index_put_(aten_indices({to_aten(wide)}), at::scalar_tensor(1.0)); }},
-        {"index " + wide_which, [&] { (void)self.index({wide}); },
-         [&] { (void)at::index(a_self, aten_indices({to_aten(wide)})); }},
-    });
+    expect_same_index_errors(self, a_self, wide,
+                             std::to_string(wide.to_vector<int64_t>()[0]) + " ... " +
+                                 std::to_string(wide.to_vector<int64_t>()[2]));
   }
-}
-
-/// Like aten_error, for ATen calls that throw a plain std::exception (this
-/// ATen's Scalar conversions throw std::runtime_error).
-template <typename Fn>
-std::string aten_any_error(Fn&& fn) {
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    const std::string what = e.what();
-    return what.substr(0, what.find('\n'));
-  }
-  return "<no error>";
 }
 
 // A Scalar value that the dtype cannot hold: ATen refuses it ("value cannot be
@@ -648,7 +642,7 @@ TEST(ScatterAtenErrors, ScalarValueThatOverflowsTheDtypeIsRefused) {
     const at::Tensor a_self = at::zeros({4}, aten_type(c.dtype));
     const std::string fill_text = strata_error([&] { self.clone().fill_(c.value); });
     EXPECT_NE(fill_text, "<no error>") << c.dtype;
-    EXPECT_NE(aten_any_error([&] { a_self.clone().scatter_(0, at::zeros({1}, at::kLong), c.aten_value); }), "<no error>");
+    EXPECT_NE(aten_error([&] { a_self.clone().scatter_(0, at::zeros({1}, at::kLong), c.aten_value); }), "<no error>");
     EXPECT_EQ(strata_error([&] { self.scatter_(0, zeros({1}, long_opts), c.value); }), fill_text)
         << "scatter_ " << c.value << " into " << c.dtype;
     EXPECT_EQ(strata_error([&] { self.index_put_({zeros({1}, long_opts)}, c.value); }), fill_text)

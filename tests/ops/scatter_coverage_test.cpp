@@ -42,20 +42,6 @@ void expect_values(const std::vector<double>& got, const std::vector<double>& ex
   }
 }
 
-/// index_add_'s reference: self.select(dim, index[i]) += alpha * source.select(dim, i).
-std::vector<double> reference_index_add(std::vector<double> self, const Shape& self_shape, int64_t dim,
-                                        const std::vector<double>& index, const std::vector<double>& source,
-                                        const Shape& source_shape, double alpha, DType dtype) {
-  for_each_index(source_shape, [&](const std::vector<int64_t>& at) {
-    std::vector<int64_t> target = at;
-    target[static_cast<size_t>(dim)] = static_cast<int64_t>(index[static_cast<size_t>(at[static_cast<size_t>(dim)])]);
-    double& dst = self[static_cast<size_t>(linear_of(self_shape, target))];
-    const double v = source[static_cast<size_t>(linear_of(source_shape, at))];
-    dst = dtype == kBool ? static_cast<double>(dst != 0 || v != 0) : round_to(dtype, dst + alpha * v);
-  });
-  return self;
-}
-
 struct ReduceCase {
   Shape self_shape;
   Shape index_shape;  // at most 3 along dim: at most 3 updates (plus self) per element

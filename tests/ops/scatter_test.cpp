@@ -162,16 +162,8 @@ TEST_P(ScatterTest, IndexAddMatchesReferenceWithAlpha) {
       // fractional alpha, exact in every float type for these small values.
       const double alpha = dtype == kBool || dtype == kUInt8 ? 1.0 : is_floating_point(dtype) ? 0.5 : 2.0;
       const Scalar alpha_scalar = is_floating_point(dtype) ? Scalar(alpha) : Scalar(static_cast<int64_t>(alpha));
-      auto expected = host_values(self);
-      const auto source_values = host_values(source);
-      const auto index_values = host_values(index);
-      for_each_index(source_shape, [&](const std::vector<int64_t>& at) {
-        std::vector<int64_t> target = at;
-        target[static_cast<size_t>(dim)] = static_cast<int64_t>(index_values[static_cast<size_t>(at[static_cast<size_t>(dim)])]);
-        double& dst = expected[static_cast<size_t>(linear_of(self_shape, target))];
-        const double v = source_values[static_cast<size_t>(linear_of(source_shape, at))];
-        dst = dtype == kBool ? static_cast<double>(dst != 0 || v != 0) : round_to(dtype, dst + alpha * v);
-      });
+      const auto expected = reference_index_add(host_values(self), self_shape, dim, host_values(index),
+                                                host_values(source), source_shape, alpha, dtype);
       EXPECT_EQ(host_values(self.index_add(dim, index, source, alpha_scalar)), expected) << dtype << " dim " << dim;
       self.index_add_(dim, index.to(kInt32), source, alpha_scalar);
       EXPECT_EQ(host_values(self), expected) << dtype << " dim " << dim;

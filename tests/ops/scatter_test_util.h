@@ -181,6 +181,21 @@ inline std::vector<int64_t> unique_along(const Shape& shape, int64_t dim, int64_
   return out;
 }
 
+/// index_add_'s reference: self.select(dim, index[i]) += alpha * source.select(dim, i)
+/// ("or" for Bool), rounded to `dtype`.
+inline std::vector<double> reference_index_add(std::vector<double> self, const Shape& self_shape, int64_t dim,
+                                        const std::vector<double>& index, const std::vector<double>& source,
+                                        const Shape& source_shape, double alpha, DType dtype) {
+  for_each_index(source_shape, [&](const std::vector<int64_t>& at) {
+    std::vector<int64_t> target = at;
+    target[static_cast<size_t>(dim)] = static_cast<int64_t>(index[static_cast<size_t>(at[static_cast<size_t>(dim)])]);
+    double& dst = self[static_cast<size_t>(linear_of(self_shape, target))];
+    const double v = source[static_cast<size_t>(linear_of(source_shape, at))];
+    dst = dtype == kBool ? static_cast<double>(dst != 0 || v != 0) : round_to(dtype, dst + alpha * v);
+  });
+  return self;
+}
+
 /// Message of the exception `fn` throws as E (fails the test otherwise).
 template <typename E, typename Fn>
 std::string error_message(Fn&& fn) {
