@@ -24,12 +24,14 @@
 // loop's; float results are rounded in that fixed order, identical for any
 // thread count (set_deterministic(true) keeps the serial index order instead,
 // the bits the CUDA sorted path reproduces). That route also validates each
-// index in the pass that reads it (blocks are checked before they are applied,
-// self is written only when all passed), sparing the separate validation read.
+// index in the loop that reads it (an out-of-range value is clamped to 0 in the
+// private copy and reported; self is written only when all passed), sparing
+// the separate validation read.
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "kernels/common/dispatch.h"
 #include "kernels/common/scatter_kernels.h"
@@ -158,42 +160,83 @@ bool rows_are_contiguous(const ScatterDesc& d) {
 /// destination lies in [lo, hi) are applied (flat_update_range).
 using FlatFn = void (*)(const ScatterDesc& d, int64_t begin, int64_t end, int64_t lo, int64_t hi);
 
+/// Element offsets of the flat case's destinations: one or two dense Int64
+/// index operands (8 bytes apart), negative values wrapped when the descriptor
+/// asks for it. With kChecked, every value is validated as it is read: an
+/// out-of-range value counts as 0, so the offset stays inside the target, and
+/// ok() turns false. Checking in the loop that reads the index spares a
+/// separate pass over it (64 Ki scatter_add_ into 4 Ki slots 11 % faster, 1 Mi
+/// into 64 Ki slots 25 %, one thread on the 2-core VM).
+template <typename T, int kNumIndices, bool kChecked>
+class FlatIndexer {
+ public:
+  explicit FlatIndexer(const ScatterDesc& d)
+      : ia_(reinterpret_cast<const int64_t*>(d.indices[0].data)),
+        ib_(reinterpret_cast<const int64_t*>(d.indices[kNumIndices > 1 ? 1 : 0].data)),
+        sa_(d.indices[0].target_byte_stride / static_cast<int64_t>(sizeof(T))),
+        sb_(d.indices[kNumIndices > 1 ? 1 : 0].target_byte_stride / static_cast<int64_t>(sizeof(T))),
+        wa_(d.wrap_negative ? d.indices[0].dim_size : 0),
+        wb_(d.wrap_negative ? d.indices[kNumIndices > 1 ? 1 : 0].dim_size : 0),
+        span_a_(static_cast<uint64_t>(d.indices[0].dim_size + wa_)),
+        span_b_(static_cast<uint64_t>(d.indices[kNumIndices > 1 ? 1 : 0].dim_size + wb_)) {}
+
+  /// Offset (in elements of T) of position j's destination.
+  int64_t operator()(int64_t j) {
+    int64_t offset = coordinate(ia_[j], wa_, span_a_) * sa_;
+    if constexpr (kNumIndices > 1) offset += coordinate(ib_[j], wb_, span_b_) * sb_;
+    return offset;
+  }
+  /// True when the destination is index[j] itself (one operand, unit stride,
+  /// nothing to wrap): unit(j) then serves in a loop of a few instructions.
+  bool is_unit() const { return kNumIndices == 1 && sa_ == 1 && wa_ == 0; }
+  int64_t unit(int64_t j) { return coordinate(ia_[j], 0, span_a_); }
+  /// False once an out-of-range value was read (kChecked only).
+  bool ok() const { return bad_ == 0; }
+
+ private:
+  // Valid values lie in [-size, size) when wrapping, [0, size) otherwise: one
+  // unsigned compare each (a value below the range wraps to a huge number).
+  // Wrapping adds the size, branch-free: a no-op (mask 0) when wrapping is off
+  // or the value is non-negative.
+  int64_t coordinate(int64_t v, int64_t wrap, uint64_t span) {
+    if constexpr (kChecked) {
+      const bool out = static_cast<uint64_t>(v + wrap) >= span;
+      bad_ |= out;
+      v = out ? 0 : v;
+    }
+    return v + ((v >> 63) & wrap);
+  }
+
+  const int64_t* ia_;
+  const int64_t* ib_;
+  int64_t sa_, sb_, wa_, wb_;
+  uint64_t span_a_, span_b_;
+  uint64_t bad_ = 0;
+};
+
 /// The common flat case with typed pointers: dense Int64 indices, a dense
 /// source, self addressed only through the indices (scatter_add_ on a 1-D
 /// self, index_put_ with (row, col) pairs). A handful of instructions per
 /// update: no byte-stride multiplications, no per-update flag tests.
-template <ScatterReduce R, typename T, int kNumIndices, bool kPrefetch>
-void flat_dense(const ScatterDesc& d, int64_t begin, int64_t end) {
+/// With kChecked, returns false when an index was out of range (see
+/// FlatIndexer: the loop never leaves the target, and a caller writing into a
+/// private copy discards it).
+template <ScatterReduce R, typename T, int kNumIndices, bool kPrefetch, bool kChecked = false>
+bool flat_dense(const ScatterDesc& d, int64_t begin, int64_t end) {
   T* const base = reinterpret_cast<T*>(d.indexed);
   const T* const src = reinterpret_cast<const T*>(d.direct);
-  const int64_t* const ia = reinterpret_cast<const int64_t*>(d.indices[0].data);
-  const int64_t* const ib = reinterpret_cast<const int64_t*>(d.indices[kNumIndices > 1 ? 1 : 0].data);
-  const int64_t sa = d.indices[0].target_byte_stride / static_cast<int64_t>(sizeof(T));
-  const int64_t sb = d.indices[kNumIndices > 1 ? 1 : 0].target_byte_stride / static_cast<int64_t>(sizeof(T));
-  // Wrapping a negative index adds its dimension's size: branch-free, and a
-  // no-op (mask 0) when wrapping is off or the index is non-negative.
-  const int64_t wa = d.wrap_negative ? d.indices[0].dim_size : 0;
-  const int64_t wb = d.wrap_negative ? d.indices[kNumIndices > 1 ? 1 : 0].dim_size : 0;
+  FlatIndexer<T, kNumIndices, kChecked> offset_of(d);
   const ScatterAlpha alpha = d.alpha;
-  const auto offset_of = [&](int64_t j) {
-    const int64_t va = ia[j];
-    int64_t offset = (va + ((va >> 63) & wa)) * sa;
-    if constexpr (kNumIndices > 1) {
-      const int64_t vb = ib[j];
-      offset += (vb + ((vb >> 63) & wb)) * sb;
-    }
-    return offset;
-  };
-  if constexpr (kNumIndices == 1 && !kPrefetch) {
-    // The commonest shape (scatter_/scatter_add_ into a 1-D self): unit stride,
-    // nothing to wrap. Five instructions an update instead of a dozen.
-    if (sa == 1 && wa == 0) {
+  if constexpr (!kPrefetch) {
+    // The commonest shape (scatter_/scatter_add_ into a 1-D self): five
+    // instructions an update instead of a dozen.
+    if (offset_of.is_unit()) {
 #pragma GCC unroll 4
       for (int64_t j = begin; j < end; ++j) {
-        T* target = base + ia[j];
+        T* target = base + offset_of.unit(j);
         *target = scatter_combine<R, T>(*target, src[j], alpha);
       }
-      return;
+      return offset_of.ok();
     }
   }
   constexpr int64_t kAhead = 32;
@@ -210,6 +253,7 @@ void flat_dense(const ScatterDesc& d, int64_t begin, int64_t end) {
     T* target = base + offset_of(j);
     *target = scatter_combine<R, T>(*target, src[j], alpha);
   }
+  return offset_of.ok();
 }
 
 /// True when `d` (flat, Int64 indices) fits flat_dense.
@@ -334,7 +378,9 @@ FlatFn select_flat(const ScatterDesc& d, bool filter) {
 
 constexpr int64_t kPartialMinUpdates = int64_t{1} << 15;  // per part
 constexpr int kMaxPartials = 4;
-constexpr int64_t kCheckBlock = 512;
+// Blocks of updates between looks at the other parts' verdict (a bad index
+// found by one part stops the others early).
+constexpr int64_t kCheckBlock = 4096;
 
 /// True when the indices of `d` address a dense target exactly: each element of
 /// the indexed tensor is reached by one combination of index values, so a
@@ -369,29 +415,6 @@ int partial_parts(const ScatterDesc& d) {
   return parts >= 2 ? parts : 0;
 }
 
-/// True when every index of positions [begin, end) lies in its valid range.
-template <int kNumIndices>
-bool block_in_range(const ScatterDesc& d, int64_t begin, int64_t end) {
-  for (int k = 0; k < kNumIndices; ++k) {
-    const int64_t* v = reinterpret_cast<const int64_t*>(d.indices[k].data);
-    const int64_t size = d.indices[k].dim_size;
-    const int64_t lo = d.wrap_negative ? -size : 0;
-    // One unsigned compare per value: below lo wraps to a huge number.
-    const uint64_t span = static_cast<uint64_t>(size - lo);
-    uint64_t bad0 = 0, bad1 = 0, bad2 = 0, bad3 = 0;
-    int64_t j = begin;
-    for (; j + 4 <= end; j += 4) {
-      bad0 |= static_cast<uint64_t>(v[j] - lo) >= span;
-      bad1 |= static_cast<uint64_t>(v[j + 1] - lo) >= span;
-      bad2 |= static_cast<uint64_t>(v[j + 2] - lo) >= span;
-      bad3 |= static_cast<uint64_t>(v[j + 3] - lo) >= span;
-    }
-    for (; j < end; ++j) bad0 |= static_cast<uint64_t>(v[j] - lo) >= span;
-    if ((bad0 | bad1 | bad2 | bad3) != 0) return false;
-  }
-  return true;
-}
-
 /// The additive identity that leaves every value's bits alone: -0.0 for
 /// floating types (x + -0.0 == x, -0.0 included), 0 / false otherwise.
 template <typename T>
@@ -422,11 +445,11 @@ bool partial_sums(const ScatterDesc& d, int parts) {
       const int64_t end = d.numel * (part + 1) / parts;
       for (int64_t j = begin; j < end; j += kCheckBlock) {
         const int64_t block_end = std::min(end, j + kCheckBlock);
-        if (!in_range.load(std::memory_order_relaxed) || !block_in_range<kNumIndices>(d, j, block_end)) {
+        if (!in_range.load(std::memory_order_relaxed) ||
+            !flat_dense<ScatterReduce::Add, T, kNumIndices, false, true>(into_copy, j, block_end)) {
           in_range.store(false, std::memory_order_relaxed);
           return;
         }
-        flat_dense<ScatterReduce::Add, T, kNumIndices, false>(into_copy, j, block_end);
       }
     }
   });
@@ -442,6 +465,161 @@ bool partial_sums(const ScatterDesc& d, int parts) {
     }
   });
   return true;
+}
+
+// ---- destination buckets ------------------------------------------------------------
+//
+// Many flat updates into a target beyond a core's L2 (index_put_ of random
+// pairs into a big matrix, scatter_ of millions of values), shared between
+// threads without reading any index twice. The positions are cut into one
+// range per thread; each thread reads its range once, checking every index
+// as it goes (FlatIndexer<kChecked>), and appends (offset, value) to one list
+// per bucket, a bucket being a contiguous slice of the target. Only when every
+// index has passed are the buckets applied, whole buckets per thread, each
+// walking the lists of range 0, then range 1, ... A destination lies in one
+// bucket, applied by one thread in index order: the serial loop's result, bit
+// for bit, for any thread count (the last assignment in index order wins), and
+// nothing of self is written before every index is checked. Buckets are a few
+// per thread (balance) and at most kBucketMaxBytes, so that one thread's
+// random writes stay in the last-level cache.
+
+constexpr int64_t kBucketMinUpdates = kBeyondCacheMinUpdates;
+constexpr int64_t kBucketMinBytes = kBeyondCacheBytes;
+constexpr int64_t kBucketMaxBytes = int64_t{1} << 23;
+constexpr int kBucketsPerThread = 4;
+constexpr int64_t kBucketChunk = 1024;  // entries per chunk of a bucket's list
+
+template <typename T>
+struct BucketEntry {
+  uint32_t offset;  // in elements of T
+  T value;
+};
+
+/// log2 of the bucket width in elements when `d` takes the bucket route, else -1.
+int bucket_shift(const ScatterDesc& d) {
+  if (d.reduce != ScatterReduce::Assign && d.reduce != ScatterReduce::Add) return -1;
+  if (d.ndim != 1 || d.num_indices < 1 || d.num_indices > 2 || d.indexed_strides[0] != 0) return -1;
+  if (d.numel < kBucketMinUpdates || d.indexed_extent < kBucketMinBytes) return -1;
+  const int threads = get_num_threads();
+  if (threads < 2 || in_parallel_region()) return -1;
+  const int64_t element = static_cast<int64_t>(ElementwiseDesc::dtype_size(d.dtype));
+  for (int k = 0; k < d.num_indices; ++k) {
+    const IndexOperand& op = d.indices[k];
+    if (op.dtype != DType::Int64 || op.byte_strides[0] != 8 || op.target_byte_stride % element != 0) return -1;
+  }
+  if (!d.direct_is_scalar && d.direct_strides[0] != element) return -1;
+  if (reinterpret_cast<uintptr_t>(d.indexed) % static_cast<uintptr_t>(element) != 0 ||
+      (!d.direct_is_scalar && reinterpret_cast<uintptr_t>(d.direct) % static_cast<uintptr_t>(element) != 0)) {
+    return -1;
+  }
+  const int64_t elements = (d.indexed_extent + element - 1) / element;
+  if (elements > int64_t{UINT32_MAX}) return -1;
+  const int64_t widest = std::min(kBucketMaxBytes / element, std::max<int64_t>(elements / (kBucketsPerThread * threads), 1));
+  int shift = 0;
+  while ((int64_t{2} << shift) <= widest) ++shift;
+  return shift;
+}
+
+/// The bucket route (see above). Returns false, self untouched, when an index
+/// is out of range.
+template <ScatterReduce R, typename T, int kNumIndices>
+bool bucketed_updates(const ScatterDesc& d, int shift) {
+  using Entry = BucketEntry<T>;
+  const int64_t elements = (d.indexed_extent + static_cast<int64_t>(sizeof(T)) - 1) / static_cast<int64_t>(sizeof(T));
+  const int64_t buckets = ((elements - 1) >> shift) + 1;
+  const int64_t ranges = get_num_threads();
+  // Range r owns the chunks [first_chunk[r], first_chunk[r + 1]): enough for
+  // its entries plus one part-filled chunk per bucket.
+  std::vector<int64_t> first_chunk(static_cast<size_t>(ranges + 1), 0);
+  for (int64_t r = 0; r < ranges; ++r) {
+    const int64_t length = d.numel * (r + 1) / ranges - d.numel * r / ranges;
+    first_chunk[static_cast<size_t>(r + 1)] = first_chunk[static_cast<size_t>(r)] + (length + kBucketChunk - 1) / kBucketChunk + buckets;
+  }
+  const int64_t chunks = first_chunk.back();
+  // From the host pool, returned when the scope ends (thrown or not).
+  const Storage scratch =
+      Storage::allocate(static_cast<size_t>(chunks * kBucketChunk) * sizeof(Entry), Device(DeviceType::CPU));
+  Entry* const entries = static_cast<Entry*>(scratch.data());
+  // Per (range, bucket): the first and last chunk of its list and the entries
+  // in the last; per chunk: the next one of its list.
+  std::vector<int64_t> head(static_cast<size_t>(ranges * buckets), -1), tail(head), tail_count(head);
+  std::vector<int64_t> next(static_cast<size_t>(chunks), -1);
+  const T* const src = d.direct_is_scalar ? reinterpret_cast<const T*>(d.scalar) : reinterpret_cast<const T*>(d.direct);
+  const int64_t src_step = d.direct_is_scalar ? 0 : 1;
+  std::atomic<bool> in_range{true};
+  parallel_for(0, ranges, 1, [&](int64_t first, int64_t last) {
+    std::vector<Entry*> cursor(static_cast<size_t>(buckets), nullptr), limit(cursor);
+    for (int64_t r = first; r < last; ++r) {
+      int64_t* const heads = head.data() + r * buckets;
+      int64_t* const tails = tail.data() + r * buckets;
+      int64_t free_chunk = first_chunk[static_cast<size_t>(r)];
+      std::fill(cursor.begin(), cursor.end(), nullptr);
+      std::fill(limit.begin(), limit.end(), nullptr);
+      FlatIndexer<T, kNumIndices, true> offset_of(d);
+      const int64_t end = d.numel * (r + 1) / ranges;
+      for (int64_t j = d.numel * r / ranges; j < end; ++j) {
+        const int64_t offset = offset_of(j);
+        const int64_t b = offset >> shift;
+        if (cursor[static_cast<size_t>(b)] == limit[static_cast<size_t>(b)]) {
+          const int64_t c = free_chunk++;
+          if (tails[b] < 0) {
+            heads[b] = c;
+          } else {
+            next[static_cast<size_t>(tails[b])] = c;
+          }
+          tails[b] = c;
+          cursor[static_cast<size_t>(b)] = entries + c * kBucketChunk;
+          limit[static_cast<size_t>(b)] = cursor[static_cast<size_t>(b)] + kBucketChunk;
+        }
+        *cursor[static_cast<size_t>(b)]++ = Entry{static_cast<uint32_t>(offset), src[j * src_step]};
+      }
+      for (int64_t b = 0; b < buckets; ++b) {
+        if (tails[b] >= 0) tail_count[static_cast<size_t>(r * buckets + b)] = cursor[static_cast<size_t>(b)] - (entries + tails[b] * kBucketChunk);
+      }
+      if (!offset_of.ok()) in_range.store(false, std::memory_order_relaxed);
+    }
+  });
+  if (!in_range.load()) return false;
+  // Every index has been checked: now self is written, bucket by bucket.
+  T* const base = reinterpret_cast<T*>(d.indexed);
+  const ScatterAlpha alpha = d.alpha;
+  parallel_for(0, buckets, 1, [&](int64_t first, int64_t last) {
+    for (int64_t b = first; b < last; ++b) {
+      for (int64_t r = 0; r < ranges; ++r) {
+        const size_t list = static_cast<size_t>(r * buckets + b);
+        for (int64_t c = head[list]; c >= 0; c = next[static_cast<size_t>(c)]) {
+          const Entry* e = entries + c * kBucketChunk;
+          const int64_t count = c == tail[list] ? tail_count[list] : kBucketChunk;
+          constexpr int64_t kAhead = 16;
+          for (int64_t i = 0; i < count; ++i) {
+            if (i + kAhead < count) __builtin_prefetch(base + e[i + kAhead].offset, 1);
+            T* target = base + e[i].offset;
+            *target = scatter_combine<R, T>(*target, e[i].value, alpha);
+          }
+        }
+      }
+    }
+  });
+  return true;
+}
+
+template <ScatterReduce R, typename T>
+bool bucketed_updates_for(const ScatterDesc& d, int shift) {
+  return d.num_indices == 1 ? bucketed_updates<R, T, 1>(d, shift) : bucketed_updates<R, T, 2>(d, shift);
+}
+
+/// Runs the bucket route for `d` (bucket_shift(d) = shift >= 0).
+bool run_bucketed(const ScatterDesc& d, int shift) {
+  if (d.reduce == ScatterReduce::Assign) {
+    return dispatch_bits(ElementwiseDesc::dtype_size(d.dtype), [&](auto tag) {
+      using Bits = typename decltype(tag)::type;
+      return bucketed_updates_for<ScatterReduce::Assign, Bits>(d, shift);
+    });
+  }
+  return dispatch_dtype(d.dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    return bucketed_updates_for<ScatterReduce::Add, T>(d, shift);
+  });
 }
 
 /// Offsets of positions j0..j1 of the current row. With kFilter, only those whose
@@ -659,12 +837,17 @@ void scatter_update(const ScatterDesc& d) {
 }
 
 FusedCheck scatter_update_checked(const ScatterDesc& d) {
-  const int parts = partial_parts(d);
-  if (parts == 0) return FusedCheck::NotTaken;
-  const bool applied = dispatch_dtype(d.dtype, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    return d.num_indices == 1 ? partial_sums<T, 1>(d, parts) : partial_sums<T, 2>(d, parts);
-  });
+  bool applied = false;
+  if (const int parts = partial_parts(d); parts > 0) {
+    applied = dispatch_dtype(d.dtype, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      return d.num_indices == 1 ? partial_sums<T, 1>(d, parts) : partial_sums<T, 2>(d, parts);
+    });
+  } else if (const int shift = bucket_shift(d); shift >= 0) {
+    applied = run_bucketed(d, shift);
+  } else {
+    return FusedCheck::NotTaken;
+  }
   return applied ? FusedCheck::Applied : FusedCheck::OutOfRange;
 }
 

@@ -434,6 +434,87 @@ TEST_P(IndexTest, PairsIntoAMatrixBeyondTheCacheMatchTheReference) {
   EXPECT_EQ(host_bytes(base), before);
 }
 
+TEST_P(IndexTest, ManyUpdatesIntoALargeTargetFromSeveralThreads) {
+  // Tens of thousands of updates into a 64 MiB target: with several threads the
+  // CPU buckets them by destination (each thread reads its share of the indices
+  // once, checking them; then whole buckets are applied, in index order).
+  // Duplicates (hot rows and columns), wrapped negative indices, one and two
+  // index tensors, narrow and wide dtypes, tensor and Scalar values: the same
+  // bytes as one thread's serial loop (itself checked against the reference
+  // loops above) for 2 and 3 threads. A bad index anywhere: IndexError, self
+  // unchanged.
+  if (GetParam() == "cuda") set_deterministic(true);
+  std::mt19937 rng(47);
+  const int threads = get_num_threads();
+  const int64_t n = (int64_t{1} << 16) + 11;
+  for (DType dtype : {kFloat32, kInt64, kFloat16, kUInt8}) {
+    const int64_t rows_n = 4096;
+    const int64_t cols_n = (int64_t{64} << 20) / rows_n / static_cast<int64_t>(dtype_size(dtype));
+    std::vector<int64_t> r = random_index({n}, rows_n, Device(DeviceType::CPU), rng).to_vector<int64_t>();
+    std::vector<int64_t> c = random_index({n}, cols_n, Device(DeviceType::CPU), rng).to_vector<int64_t>();
+    for (size_t i = 0; i < r.size(); i += 7) r[i] = static_cast<int64_t>(rng() % 4);  // hot rows
+    for (size_t i = 0; i < c.size(); i += 7) c[i] = static_cast<int64_t>(rng() % 4);  // hot columns
+    for (size_t i = 2; i < r.size(); i += 5) r[i] -= rows_n;                          // wrapped
+    // (r, c) as one index into the flat view, every third one negative (wrapped).
+    std::vector<int64_t> flat(r.size());
+    for (size_t i = 0; i < r.size(); ++i) {
+      flat[i] = ((r[i] + rows_n) % rows_n) * cols_n + c[i] - (i % 3 == 0 ? rows_n * cols_n : 0);
+    }
+    Tensor rows = from_vector<int64_t>(r, {n}, opts(kInt64));
+    Tensor cols = from_vector<int64_t>(c, {n}, opts(kInt64));
+    Tensor flat_index = from_vector<int64_t>(flat, {n}, opts(kInt64));
+    // {0, 1} (or [-1, 1]): the hot elements' sums stay exact in every dtype.
+    Tensor values = random_values({n}, dtype, dev(), rng, 1);
+    Tensor base = dtype_size(dtype) >= 4 ? random_values({rows_n, cols_n}, dtype, dev(), rng)
+                                         : zeros({rows_n, cols_n}, opts(dtype));
+    Tensor flat_base = base.reshape({rows_n * cols_n});
+    // Compared in place, byte for byte (CPU tensors; a GPU result is copied):
+    // 64 MiB host copies would dominate the test's time.
+    const auto same_bytes = [](const Tensor& a, const Tensor& b) {
+      const Tensor ha = a.to(Device(DeviceType::CPU)), hb = b.to(Device(DeviceType::CPU));
+      return ha.nbytes() == hb.nbytes() && std::memcmp(ha.data_ptr(), hb.data_ptr(), ha.nbytes()) == 0;
+    };
+    for (bool accumulate : {false, true}) {
+      const auto results = [&] {
+        return std::vector<Tensor>{base.index_put({rows, cols}, values, accumulate),
+                                   base.index_put({rows, cols}, Scalar(1), accumulate),
+                                   flat_base.index_put({flat_index}, values, accumulate).reshape({rows_n, cols_n})};
+      };
+      set_num_threads(1);
+      const auto serial = results();
+      EXPECT_FALSE(same_bytes(serial[0], base)) << dtype;
+      EXPECT_TRUE(same_bytes(serial[2], serial[0])) << dtype << " one index, accumulate " << accumulate;
+      for (int t : {2, 3}) {
+        if (t == 3 && dtype != kFloat32) continue;  // (time: one 64 MiB target per call)
+        set_num_threads(t);
+        const auto parallel = results();
+        for (size_t k = 0; k < serial.size(); ++k) {
+          EXPECT_TRUE(same_bytes(parallel[k], serial[k]))
+              << dtype << " case " << k << ", accumulate " << accumulate << ", " << t << " threads";
+        }
+      }
+      set_num_threads(threads);
+    }
+    // A bad index first, in the middle or last, in either tensor: nothing written.
+    const Tensor before = base.clone();
+    for (size_t at : {size_t{0}, static_cast<size_t>(n / 2 + 1), static_cast<size_t>(n - 1)}) {
+      for (int64_t bad : {int64_t{1} << 40, -(int64_t{1} << 40)}) {
+        std::vector<int64_t> bad_r = r, bad_c = c;
+        (at % 2 == 0 ? bad_r : bad_c)[at] = bad;
+        Tensor br = from_vector<int64_t>(bad_r, {n}, opts(kInt64));
+        Tensor bc = from_vector<int64_t>(bad_c, {n}, opts(kInt64));
+        set_num_threads(2);
+        EXPECT_EQ(error_message<IndexError>([&] { base.index_put_({br, bc}, values, at == 0); }),
+                  "index " + std::to_string(bad) + " is out of bounds for dimension " + (at % 2 == 0 ? "0" : "1") +
+                      " with size " + std::to_string(at % 2 == 0 ? rows_n : cols_n))
+            << dtype << " at " << at;
+        set_num_threads(threads);
+        EXPECT_TRUE(same_bytes(base, before)) << dtype << " at " << at;
+      }
+    }
+  }
+}
+
 TEST_P(IndexTest, ABoolMaskThatIsSelf) {
   // self[mask] = one value is PyTorch's masked_fill_: the mask may be self
   // (its coordinates are taken before anything is written). With accumulate,
