@@ -11,6 +11,7 @@
 #include "kernels/common/scatter_kernels.h"
 #include "src/core/check.h"
 #include "src/core/recycling_allocator.h"
+#include "src/core/scalar_convert.h"
 #include "src/ops/overlap.h"
 #include "strata/factories.h"
 #include "strata/ops.h"
@@ -141,6 +142,15 @@ AdvancedIndex make_advanced_index(const Tensor& self, const TensorIndices& indic
     }
     broadcast = std::move(merged);
   }
+  // PyTorch's rule (AdvancedIndex): a dimension of size 0 takes no index, so a
+  // non-empty broadcast index shape into one is out of bounds, whatever the
+  // values; an empty one indexes nothing. Checked here, before the values.
+  if (!ai.index_tensors.empty() && std::find(broadcast.begin(), broadcast.end(), 0) == broadcast.end()) {
+    for (const int64_t d : ai.index_dims) {
+      STRATA_CHECK(self.sizes()[static_cast<size_t>(d)] != 0, IndexError,
+                   "index is out of bounds for dimension with size 0");
+    }
+  }
 
   const int64_t element = static_cast<int64_t>(self.element_size());
   const size_t num_indices = ai.index_tensors.size();
@@ -230,12 +240,35 @@ size_t advanced_bounds(const Tensor& self, const AdvancedIndex& ai, IndexBound* 
 
 const Tensor& index_put_impl(const Tensor& self, const TensorIndices& indices, const Tensor* values,
                              const Scalar* value, bool accumulate) {
-  if (values != nullptr) {
+  const auto check_value_dtype = [&] {
     STRATA_CHECK(values->dtype() == self.dtype(), DTypeError,
                  "Index put requires the source and destination dtypes match, got {} for the destination and {} "
                  "for the source.",
                  type_name(self.dtype()), type_name(values->dtype()));
+  };
+  // A scalar becomes a value of self's dtype before anything else (PyTorch's
+  // t[i] = v converts v first): a value the dtype cannot hold is refused even
+  // where an index is bad too.
+  if (value != nullptr) detail::check_scalar_fits(*value, self.dtype());
+  if (values != nullptr && !accumulate && values->numel() == 1 && values->is_cpu()) {
+    // PyTorch hands self[mask] = <one element> (one bool/uint8 mask on self's
+    // device, no other index) to masked_fill_(mask, values.item()): the
+    // value's dtype and shape do not matter then.
+    int masks = 0, others = 0;
+    for (const std::optional<Tensor>& entry : indices) {
+      if (!entry || !entry->defined()) continue;
+      const bool mask = (entry->dtype() == kBool || entry->dtype() == kUInt8) && entry->device() == self.device();
+      masks += mask ? 1 : 0;
+      others += mask ? 0 : 1;
+    }
+    if (masks == 1 && others == 0) {
+      const Scalar item = values->item();
+      return index_put_impl(self, indices, nullptr, &item, /*accumulate=*/false);
+    }
+  }
+  if (values != nullptr) {
     if (values->dim() == 0 && values->device() != self.device()) {
+      check_value_dtype();
       // PyTorch moves a 0-dim value to self's device; its one element is a
       // scalar argument of the kernel here, so nothing is copied.
       const Scalar value = values->item();
@@ -256,6 +289,7 @@ const Tensor& index_put_impl(const Tensor& self, const TensorIndices& indices, c
     }
     STRATA_CHECK(ok, ShapeError, "shape mismatch: value tensor of shape {} cannot be broadcast to indexing result of shape {}",
                  shape_str(vs), shape_str(rs));
+    check_value_dtype();  // after the shape, in PyTorch's order
     const int64_t element = static_cast<int64_t>(values->element_size());
     for (size_t i = 0; i < vs.size(); ++i) {
       const size_t r = rs.size() - vs.size() + i;
@@ -296,6 +330,9 @@ const Tensor& index_put_impl(const Tensor& self, const TensorIndices& indices, c
     set_scalar(d, *value, self.dtype());
   }
   d.reduce = accumulate ? ScatterReduce::Add : ScatterReduce::Assign;
+  // An empty result writes nothing and, as in PyTorch (whose kernel loops over
+  // the result), no index value is checked; index() does the same.
+  if (d.numel == 0) return self;
   IndexBound bounds[kernels::kMaxIndexOperands];
   run_checked_scatter_update(d, self.device(), bounds, advanced_bounds(self, ai, bounds), /*allow_negative=*/true);
   return self;

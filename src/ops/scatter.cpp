@@ -167,13 +167,13 @@ void throw_if_out_of_range(const IndexBound& b, const IndexRange& range, bool al
   STRATA_FAIL(IndexError, "index {} is out of bounds for dimension {} with size {}", bad, b.dim, b.size);
 }
 
-/// False for an empty index tensor (nothing to check); IndexError when a
-/// non-empty one indexes a dimension of size 0.
-bool needs_bounds_check(const IndexBound& b) {
-  if (b.index->numel() == 0) return false;
-  STRATA_CHECK(b.size > 0, IndexError, "index is out of bounds for dimension with size 0");
-  return true;
-}
+/// False for an empty index tensor (nothing to check). A non-empty one into a
+/// dimension of size 0 is checked like any other: its first value is named
+/// ("index 0 is out of bounds for dimension 1 with size 0", PyTorch's scatter
+/// and gather text); index_put_/index() refuse that case earlier, with
+/// PyTorch's "index is out of bounds for dimension with size 0"
+/// (make_advanced_index).
+bool needs_bounds_check(const IndexBound& b) { return b.index->numel() > 0; }
 
 /// The index tensors of bounds[0, count) (at most kMaxIndexOperands) that need
 /// a check, as the validation pass sees them: fills descs and checked, returns
