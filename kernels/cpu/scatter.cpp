@@ -408,6 +408,7 @@ int partial_parts(const ScatterDesc& d) {
   const int64_t element = static_cast<int64_t>(ElementwiseDesc::dtype_size(d.dtype));
   if (!fits_flat_dense(d, element) || !dense_target(d, element)) return 0;
   const int64_t slots = d.indexed_extent / element;
+  if (slots == 0) return 0;  // every index is out of range: the validation pass says which
   // Each part must carry enough updates to pay for its copy of the target
   // (zeroing it and adding it back cost two passes over `slots`).
   int parts = static_cast<int>(std::min<int64_t>(d.numel / kPartialMinUpdates, kMaxPartials));

@@ -498,6 +498,11 @@ TEST_P(ScatterTest, ManyAdditionsWithABadIndexWriteNothing) {
       EXPECT_EQ(host_bytes(self), before) << bad << " at " << at;
     }
   }
+  // Into an empty self every index is out of range: the first is named.
+  Tensor empty = zeros({0}, opts(kFloat32));
+  Tensor zeros_index = zeros({n}, opts(kInt64));
+  EXPECT_EQ(error_message<IndexError>([&] { empty.scatter_add_(0, zeros_index, src); }),
+            "index 0 is out of bounds for dimension 0 with size 0");
 }
 
 // Many assignments into a small target, from 1 and 3 threads: the result must
