@@ -488,7 +488,11 @@ constexpr int64_t kBucketMinUpdates = kBeyondCacheMinUpdates;
 constexpr int64_t kBucketMinBytes = kBeyondCacheBytes;
 constexpr int64_t kBucketMaxBytes = int64_t{1} << 23;
 constexpr int kBucketsPerThread = 4;
-constexpr int64_t kBucketChunk = 1024;  // entries per chunk of a bucket's list
+// Entries per chunk of a bucket's list: up to kBucketMaxChunk, fewer when there
+// are many (range, bucket) lists for the updates (many threads), so that the
+// part-filled last chunks of the lists stay a small share of the scratch.
+constexpr int64_t kBucketMaxChunk = 1024;
+constexpr int64_t kBucketMinChunk = 64;
 
 template <typename T>
 struct BucketEntry {
@@ -515,7 +519,8 @@ int bucket_shift(const ScatterDesc& d) {
   }
   const int64_t elements = (d.indexed_extent + element - 1) / element;
   if (elements > int64_t{UINT32_MAX}) return -1;
-  const int64_t widest = std::min(kBucketMaxBytes / element, std::max<int64_t>(elements / (kBucketsPerThread * threads), 1));
+  const int64_t per_bucket = std::max<int64_t>(elements / (kBucketsPerThread * threads), 1);
+  const int64_t widest = std::min(kBucketMaxBytes / element, per_bucket);
   int shift = 0;
   while ((int64_t{2} << shift) <= widest) ++shift;
   return shift;
@@ -529,17 +534,20 @@ bool bucketed_updates(const ScatterDesc& d, int shift) {
   const int64_t elements = (d.indexed_extent + static_cast<int64_t>(sizeof(T)) - 1) / static_cast<int64_t>(sizeof(T));
   const int64_t buckets = ((elements - 1) >> shift) + 1;
   const int64_t ranges = get_num_threads();
+  int64_t chunk = kBucketMaxChunk;
+  while (chunk > kBucketMinChunk && chunk * ranges * buckets * 4 > d.numel) chunk /= 2;
   // Range r owns the chunks [first_chunk[r], first_chunk[r + 1]): enough for
   // its entries plus one part-filled chunk per bucket.
   std::vector<int64_t> first_chunk(static_cast<size_t>(ranges + 1), 0);
   for (int64_t r = 0; r < ranges; ++r) {
     const int64_t length = d.numel * (r + 1) / ranges - d.numel * r / ranges;
-    first_chunk[static_cast<size_t>(r + 1)] = first_chunk[static_cast<size_t>(r)] + (length + kBucketChunk - 1) / kBucketChunk + buckets;
+    first_chunk[static_cast<size_t>(r + 1)] =
+        first_chunk[static_cast<size_t>(r)] + (length + chunk - 1) / chunk + buckets;
   }
   const int64_t chunks = first_chunk.back();
   // From the host pool, returned when the scope ends (thrown or not).
   const Storage scratch =
-      Storage::allocate(static_cast<size_t>(chunks * kBucketChunk) * sizeof(Entry), Device(DeviceType::CPU));
+      Storage::allocate(static_cast<size_t>(chunks * chunk) * sizeof(Entry), Device(DeviceType::CPU));
   Entry* const entries = static_cast<Entry*>(scratch.data());
   // Per (range, bucket): the first and last chunk of its list and the entries
   // in the last; per chunk: the next one of its list.
@@ -569,13 +577,14 @@ bool bucketed_updates(const ScatterDesc& d, int shift) {
             next[static_cast<size_t>(tails[b])] = c;
           }
           tails[b] = c;
-          cursor[static_cast<size_t>(b)] = entries + c * kBucketChunk;
-          limit[static_cast<size_t>(b)] = cursor[static_cast<size_t>(b)] + kBucketChunk;
+          cursor[static_cast<size_t>(b)] = entries + c * chunk;
+          limit[static_cast<size_t>(b)] = cursor[static_cast<size_t>(b)] + chunk;
         }
         *cursor[static_cast<size_t>(b)]++ = Entry{static_cast<uint32_t>(offset), src[j * src_step]};
       }
       for (int64_t b = 0; b < buckets; ++b) {
-        if (tails[b] >= 0) tail_count[static_cast<size_t>(r * buckets + b)] = cursor[static_cast<size_t>(b)] - (entries + tails[b] * kBucketChunk);
+        if (tails[b] < 0) continue;
+        tail_count[static_cast<size_t>(r * buckets + b)] = cursor[static_cast<size_t>(b)] - (entries + tails[b] * chunk);
       }
       if (!offset_of.ok()) in_range.store(false, std::memory_order_relaxed);
     }
@@ -589,8 +598,8 @@ bool bucketed_updates(const ScatterDesc& d, int shift) {
       for (int64_t r = 0; r < ranges; ++r) {
         const size_t list = static_cast<size_t>(r * buckets + b);
         for (int64_t c = head[list]; c >= 0; c = next[static_cast<size_t>(c)]) {
-          const Entry* e = entries + c * kBucketChunk;
-          const int64_t count = c == tail[list] ? tail_count[list] : kBucketChunk;
+          const Entry* e = entries + c * chunk;
+          const int64_t count = c == tail[list] ? tail_count[list] : chunk;
           constexpr int64_t kAhead = 16;
           for (int64_t i = 0; i < count; ++i) {
             if (i + kAhead < count) __builtin_prefetch(base + e[i + kAhead].offset, 1);
