@@ -20,7 +20,9 @@ enum class FusedCheck {
   OutOfRange,  // some index is out of range; nothing was written
 };
 /// The routes that validate the indices in the pass that reads them (the
-/// partial sums of many additions into a small dense target): every index of
+/// partial sums of many additions into a small dense target; flat updates into
+/// a target beyond the last-level cache, bucketed by destination across
+/// threads, on the CPU): every index of
 /// `d` is checked against [0, dim_size) ([-dim_size, dim_size) with
 /// wrap_negative) before anything of the indexed tensor is written. For every
 /// other `d`, NotTaken. Used by the front-ends in place of a separate

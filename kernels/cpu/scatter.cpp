@@ -10,10 +10,12 @@
 // Determinism: a destination only ever receives its updates from one thread,
 // in index order. Work is split either over a "free" dimension (one that maps
 // directly onto a dimension of self, so positions with different coordinates on
-// it never meet) or, when there is none, over ranges of destination addresses
-// (every thread walks all positions and applies only those landing in its
-// range). Either way the result equals the serial loop's, bit for bit, for any
-// thread count.
+// it never meet) or, when there is none, over ranges of destination addresses:
+// flat updates into a target beyond the last-level cache are bucketed by
+// destination (each thread reads its share of the positions once; see
+// "destination buckets"), others have every thread walk all positions and
+// apply only those landing in its range. Either way the result equals the
+// serial loop's, bit for bit, for any thread count.
 //
 // Sums of many updates into a small dense target (scatter_add_ of n updates
 // into n/16 slots, a hot spot, index_put_ accumulate into a small matrix) take
@@ -26,7 +28,7 @@
 // the bits the CUDA sorted path reproduces). That route also validates each
 // index in the loop that reads it (an out-of-range value is clamped to 0 in the
 // private copy and reported; self is written only when all passed), sparing
-// the separate validation read.
+// the separate validation read; so does the bucket route.
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
