@@ -1475,45 +1475,35 @@ void index_add_case(Fuzzer& f, Rng& rng) {
 
 // ---- the tests -------------------------------------------------------------------------------
 
-TEST(ScatterFuzzAten, Scatter) {
-  Fuzzer f("scatter", 600);
-  f.run([&](Rng& rng) { scatter_family_case(f, ScatterOp::Scatter, rng); });
+/// One fuzzed op: its name (in messages and STRATA_FUZZ_ONLY), its default
+/// number of cases, and how one case is drawn.
+struct FuzzOp {
+  const char* name;
+  int cases;
+  void (*draw)(Fuzzer& f, Rng& rng);
+};
+
+const FuzzOp kFuzzOps[] = {
+    {"scatter", 600, [](Fuzzer& f, Rng& rng) { scatter_family_case(f, ScatterOp::Scatter, rng); }},
+    {"scatter_value", 500, [](Fuzzer& f, Rng& rng) { scatter_family_case(f, ScatterOp::ScatterValue, rng); }},
+    {"scatter_add", 600, [](Fuzzer& f, Rng& rng) { scatter_family_case(f, ScatterOp::ScatterAdd, rng); }},
+    {"scatter_reduce", 1200, [](Fuzzer& f, Rng& rng) { scatter_family_case(f, ScatterOp::ScatterReduce, rng); }},
+    {"gather", 600, [](Fuzzer& f, Rng& rng) { scatter_family_case(f, ScatterOp::Gather, rng); }},
+    {"index_put", 1200, [](Fuzzer& f, Rng& rng) { index_case(f, /*put=*/true, rng); }},
+    {"index", 600, [](Fuzzer& f, Rng& rng) { index_case(f, /*put=*/false, rng); }},
+    {"index_add", 800, [](Fuzzer& f, Rng& rng) { index_add_case(f, rng); }},
+};
+
+class ScatterFuzzAten : public ::testing::TestWithParam<FuzzOp> {};
+
+TEST_P(ScatterFuzzAten, AgreesWithATen) {
+  const FuzzOp& op = GetParam();
+  Fuzzer f(op.name, op.cases);
+  f.run([&](Rng& rng) { op.draw(f, rng); });
 }
 
-TEST(ScatterFuzzAten, ScatterValue) {
-  Fuzzer f("scatter_value", 500);
-  f.run([&](Rng& rng) { scatter_family_case(f, ScatterOp::ScatterValue, rng); });
-}
-
-TEST(ScatterFuzzAten, ScatterAdd) {
-  Fuzzer f("scatter_add", 600);
-  f.run([&](Rng& rng) { scatter_family_case(f, ScatterOp::ScatterAdd, rng); });
-}
-
-TEST(ScatterFuzzAten, ScatterReduce) {
-  Fuzzer f("scatter_reduce", 1200);
-  f.run([&](Rng& rng) { scatter_family_case(f, ScatterOp::ScatterReduce, rng); });
-}
-
-TEST(ScatterFuzzAten, Gather) {
-  Fuzzer f("gather", 600);
-  f.run([&](Rng& rng) { scatter_family_case(f, ScatterOp::Gather, rng); });
-}
-
-TEST(ScatterFuzzAten, IndexPut) {
-  Fuzzer f("index_put", 1200);
-  f.run([&](Rng& rng) { index_case(f, /*put=*/true, rng); });
-}
-
-TEST(ScatterFuzzAten, Index) {
-  Fuzzer f("index", 600);
-  f.run([&](Rng& rng) { index_case(f, /*put=*/false, rng); });
-}
-
-TEST(ScatterFuzzAten, IndexAdd) {
-  Fuzzer f("index_add", 800);
-  f.run([&](Rng& rng) { index_add_case(f, rng); });
-}
+INSTANTIATE_TEST_SUITE_P(Ops, ScatterFuzzAten, ::testing::ValuesIn(kFuzzOps),
+                         [](const ::testing::TestParamInfo<FuzzOp>& info) { return std::string(info.param.name); });
 
 }  // namespace
 }  // namespace strata
