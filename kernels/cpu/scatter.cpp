@@ -202,7 +202,7 @@ class FlatIndexer {
   // or the value is non-negative.
   int64_t coordinate(int64_t v, int64_t wrap, uint64_t span) {
     if constexpr (kChecked) {
-      const bool out = static_cast<uint64_t>(v + wrap) >= span;
+      const bool out = static_cast<uint64_t>(v) + static_cast<uint64_t>(wrap) >= span;  // no signed overflow
       bad_ |= out;
       v = out ? 0 : v;
     }
@@ -472,7 +472,7 @@ bool partial_sums(const ScatterDesc& d, int parts) {
 
 // ---- destination buckets ------------------------------------------------------------
 //
-// Many flat updates into a target beyond a core's L2 (index_put_ of random
+// Many flat updates into a target beyond the last-level cache (index_put_ of random
 // pairs into a big matrix, scatter_ of millions of values), shared between
 // threads without reading any index twice. The positions are cut into one
 // range per thread; each thread reads its range once, checking every index

@@ -246,10 +246,6 @@ const Tensor& index_put_impl(const Tensor& self, const TensorIndices& indices, c
                  "for the source.",
                  type_name(self.dtype()), type_name(values->dtype()));
   };
-  // A scalar becomes a value of self's dtype before anything else (PyTorch's
-  // t[i] = v converts v first): a value the dtype cannot hold is refused even
-  // where an index is bad too.
-  if (value != nullptr) detail::check_scalar_fits(*value, self.dtype());
   if (values != nullptr && !accumulate && values->numel() == 1 && values->is_cpu()) {
     // PyTorch hands self[mask] = <one element> (one bool/uint8 mask on self's
     // device, no other index) to masked_fill_(mask, values.item()): the
@@ -349,6 +345,12 @@ const Tensor& Tensor::index_put_(const TensorIndices& indices, const Tensor& val
 }
 
 const Tensor& Tensor::index_put_(const TensorIndices& indices, const Scalar& value, bool accumulate) const {
+  // A Scalar argument becomes a value of self's dtype before anything else
+  // (PyTorch's t[i] = v converts v first): a value the dtype cannot hold is
+  // refused even where an index is bad too. A tensor's element taken as a
+  // scalar (masked fill, a 0-dim value on another device) is converted where
+  // PyTorch converts it, after the indices are checked (set_scalar).
+  detail::check_scalar_fits(value, dtype());
   return ops::index_put_impl(*this, indices, nullptr, &value, accumulate);
 }
 

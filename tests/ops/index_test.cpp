@@ -463,6 +463,9 @@ TEST_P(IndexTest, ManyUpdatesIntoALargeTargetFromSeveralThreads) {
     Tensor rows = from_vector<int64_t>(r, {n}, opts(kInt64));
     Tensor cols = from_vector<int64_t>(c, {n}, opts(kInt64));
     Tensor flat_index = from_vector<int64_t>(flat, {n}, opts(kInt64));
+    std::vector<int64_t> nonnegative(flat);
+    for (int64_t& v : nonnegative) v += v < 0 ? rows_n * cols_n : 0;
+    Tensor flat_nonnegative = from_vector<int64_t>(nonnegative, {n}, opts(kInt64));
     // {0, 1} (or [-1, 1]): the hot elements' sums stay exact in every dtype.
     Tensor values = random_values({n}, dtype, dev(), rng, 1);
     Tensor base = dtype_size(dtype) >= 4 ? random_values({rows_n, cols_n}, dtype, dev(), rng)
@@ -476,14 +479,24 @@ TEST_P(IndexTest, ManyUpdatesIntoALargeTargetFromSeveralThreads) {
     };
     for (bool accumulate : {false, true}) {
       const auto results = [&] {
+        // Through a transposed view of a copy: the same elements, other strides.
+        Tensor through_view = base.clone();
+        through_view.t().index_put_({cols, rows}, values, accumulate);
+        // scatter_/scatter_add_ of the same updates into the flat copy (no wrapping there).
+        Tensor scattered = flat_base.clone();
+        accumulate ? scattered.scatter_add_(0, flat_nonnegative, values)
+                   : scattered.scatter_(0, flat_nonnegative, values);
         return std::vector<Tensor>{base.index_put({rows, cols}, values, accumulate),
                                    base.index_put({rows, cols}, Scalar(1), accumulate),
-                                   flat_base.index_put({flat_index}, values, accumulate).reshape({rows_n, cols_n})};
+                                   flat_base.index_put({flat_index}, values, accumulate).reshape({rows_n, cols_n}),
+                                   through_view, scattered.reshape({rows_n, cols_n})};
       };
       set_num_threads(1);
       const auto serial = results();
       EXPECT_FALSE(same_bytes(serial[0], base)) << dtype;
-      EXPECT_TRUE(same_bytes(serial[2], serial[0])) << dtype << " one index, accumulate " << accumulate;
+      for (size_t k : {2, 3, 4}) {
+        EXPECT_TRUE(same_bytes(serial[k], serial[0])) << dtype << " case " << k << ", accumulate " << accumulate;
+      }
       for (int t : {2, 3}) {
         if (t == 3 && dtype != kFloat32) continue;  // (time: one 64 MiB target per call)
         set_num_threads(t);
@@ -498,21 +511,38 @@ TEST_P(IndexTest, ManyUpdatesIntoALargeTargetFromSeveralThreads) {
     // A bad index first, in the middle or last, in either tensor: nothing written.
     const Tensor before = base.clone();
     for (size_t at : {size_t{0}, static_cast<size_t>(n / 2 + 1), static_cast<size_t>(n - 1)}) {
-      for (int64_t bad : {int64_t{1} << 40, -(int64_t{1} << 40)}) {
+      for (int in_cols : {0, 1}) {
+        const int64_t bad = at == 0 ? -(int64_t{1} << 40) : int64_t{1} << 40;
         std::vector<int64_t> bad_r = r, bad_c = c;
-        (at % 2 == 0 ? bad_r : bad_c)[at] = bad;
+        (in_cols ? bad_c : bad_r)[at] = bad;
         Tensor br = from_vector<int64_t>(bad_r, {n}, opts(kInt64));
         Tensor bc = from_vector<int64_t>(bad_c, {n}, opts(kInt64));
         set_num_threads(2);
-        EXPECT_EQ(error_message<IndexError>([&] { base.index_put_({br, bc}, values, at == 0); }),
-                  "index " + std::to_string(bad) + " is out of bounds for dimension " + (at % 2 == 0 ? "0" : "1") +
-                      " with size " + std::to_string(at % 2 == 0 ? rows_n : cols_n))
+        EXPECT_EQ(error_message<IndexError>([&] { base.index_put_({br, bc}, values, in_cols == 1); }),
+                  "index " + std::to_string(bad) + " is out of bounds for dimension " + (in_cols ? "1" : "0") +
+                      " with size " + std::to_string(in_cols ? cols_n : rows_n))
             << dtype << " at " << at;
         set_num_threads(threads);
         EXPECT_TRUE(same_bytes(base, before)) << dtype << " at " << at;
       }
     }
   }
+}
+
+TEST_P(IndexTest, AOneElementValueForAMaskIsConvertedAfterTheMaskIsChecked) {
+  // self[mask] = <one-element CPU tensor> is PyTorch's masked_fill_: the mask's
+  // shape is checked first, then the element is converted to self's dtype.
+  Tensor self = zeros({3}, opts(kUInt8));
+  Tensor wrong_mask = full({4}, true, opts(kBool));
+  Tensor mask = from_vector<bool>({true, false, true}, {3}, opts(kBool));
+  Tensor too_big = full({}, 300, TensorOptions().dtype(kInt32));
+  EXPECT_THROW(self.index_put_({wrong_mask}, too_big), IndexError);
+  EXPECT_EQ(error_message<DTypeError>([&] { self.index_put_({mask}, too_big); }),
+            "value cannot be converted to type uint8 without overflow");
+  self.index_put_({mask}, full({1}, 7.0, TensorOptions().dtype(kFloat64)));  // any dtype and shape
+  EXPECT_EQ(host_values(self), (std::vector<double>{7, 0, 7}));
+  // A Scalar argument is converted first, as Python converts it.
+  EXPECT_THROW(self.index_put_({wrong_mask}, Scalar(300)), DTypeError);
 }
 
 TEST_P(IndexTest, ABoolMaskThatIsSelf) {
