@@ -258,14 +258,25 @@ bool flat_dense(const ScatterDesc& d, int64_t begin, int64_t end) {
   return offset_of.ok();
 }
 
-/// True when `d` (flat, Int64 indices) fits flat_dense.
-bool fits_flat_dense(const ScatterDesc& d, int64_t element) {
-  if (d.indexed_strides[0] != 0 || d.direct_is_scalar || d.direct_strides[0] != element) return false;
+/// True when `d` (flat, Int64 indices) fits flat_dense: dense 8-byte indices,
+/// self addressed only through them, a dense source (or, with allow_scalar, a
+/// scalar one), typed pointers aligned.
+bool fits_flat_dense(const ScatterDesc& d, int64_t element, bool allow_scalar = false) {
+  if (d.indexed_strides[0] != 0) return false;
+  if (d.direct_is_scalar ? !allow_scalar : d.direct_strides[0] != element) return false;
   for (int k = 0; k < d.num_indices; ++k) {
     if (d.indices[k].byte_strides[0] != 8 || d.indices[k].target_byte_stride % element != 0) return false;
   }
   return reinterpret_cast<uintptr_t>(d.indexed) % static_cast<uintptr_t>(element) == 0 &&
-         reinterpret_cast<uintptr_t>(d.direct) % static_cast<uintptr_t>(element) == 0;
+         (d.direct_is_scalar || reinterpret_cast<uintptr_t>(d.direct) % static_cast<uintptr_t>(element) == 0);
+}
+
+/// True when every index operand of `d` is Int64 (the typed flat loops).
+bool indices_are_int64(const ScatterDesc& d) {
+  for (int k = 0; k < d.num_indices; ++k) {
+    if (d.indices[k].dtype != DType::Int64) return false;
+  }
+  return true;
 }
 
 /// Byte offset of position j's destination in the flat case (one or two Int64
@@ -359,10 +370,7 @@ FlatFn select_flat_for(int num_indices, bool filter) {
 
 /// The fused flat loop for `d`, or nullptr when `d` is not flat.
 FlatFn select_flat(const ScatterDesc& d, bool filter) {
-  if (d.ndim != 1 || d.num_indices < 1 || d.num_indices > 2) return nullptr;
-  for (int k = 0; k < d.num_indices; ++k) {
-    if (d.indices[k].dtype != DType::Int64) return nullptr;
-  }
+  if (d.ndim != 1 || d.num_indices < 1 || d.num_indices > 2 || !indices_are_int64(d)) return nullptr;
   if (d.reduce == ScatterReduce::Assign) {
     return dispatch_bits(ElementwiseDesc::dtype_size(d.dtype), [&](auto tag) -> FlatFn {
       using Bits = typename decltype(tag)::type;
@@ -404,9 +412,7 @@ int partial_parts(const ScatterDesc& d) {
   // path reproduces: the serial loop.
   if (is_deterministic()) return 0;
   if (d.reduce != ScatterReduce::Add || d.ndim != 1 || d.num_indices < 1 || d.num_indices > 2) return 0;
-  for (int k = 0; k < d.num_indices; ++k) {
-    if (d.indices[k].dtype != DType::Int64) return 0;
-  }
+  if (!indices_are_int64(d)) return 0;
   const int64_t element = static_cast<int64_t>(ElementwiseDesc::dtype_size(d.dtype));
   if (!fits_flat_dense(d, element) || !dense_target(d, element)) return 0;
   const int64_t slots = d.indexed_extent / element;
@@ -505,20 +511,12 @@ struct BucketEntry {
 /// log2 of the bucket width in elements when `d` takes the bucket route, else -1.
 int bucket_shift(const ScatterDesc& d) {
   if (d.reduce != ScatterReduce::Assign && d.reduce != ScatterReduce::Add) return -1;
-  if (d.ndim != 1 || d.num_indices < 1 || d.num_indices > 2 || d.indexed_strides[0] != 0) return -1;
+  if (d.ndim != 1 || d.num_indices < 1 || d.num_indices > 2) return -1;
   if (d.numel < kBucketMinUpdates || d.indexed_extent < kBucketMinBytes) return -1;
   const int threads = get_num_threads();
   if (threads < 2 || in_parallel_region()) return -1;
   const int64_t element = static_cast<int64_t>(ElementwiseDesc::dtype_size(d.dtype));
-  for (int k = 0; k < d.num_indices; ++k) {
-    const IndexOperand& op = d.indices[k];
-    if (op.dtype != DType::Int64 || op.byte_strides[0] != 8 || op.target_byte_stride % element != 0) return -1;
-  }
-  if (!d.direct_is_scalar && d.direct_strides[0] != element) return -1;
-  if (reinterpret_cast<uintptr_t>(d.indexed) % static_cast<uintptr_t>(element) != 0 ||
-      (!d.direct_is_scalar && reinterpret_cast<uintptr_t>(d.direct) % static_cast<uintptr_t>(element) != 0)) {
-    return -1;
-  }
+  if (!indices_are_int64(d) || !fits_flat_dense(d, element, /*allow_scalar=*/true)) return -1;
   const int64_t elements = (d.indexed_extent + element - 1) / element;
   if (elements > int64_t{UINT32_MAX}) return -1;
   const int64_t per_bucket = std::max<int64_t>(elements / (kBucketsPerThread * threads), 1);
@@ -642,12 +640,7 @@ int row_offsets(const ScatterDesc& d, int64_t indexed_base, int64_t direct_base,
   const int num_indices = kNumIndices >= 0 ? kNumIndices : d.num_indices;
   const int64_t indexed_stride = d.indexed_strides[0];
   const int64_t direct_stride = d.direct_strides[0];
-  const bool all_long = [&] {
-    for (int k = 0; k < num_indices; ++k) {
-      if (d.indices[k].dtype != DType::Int64) return false;
-    }
-    return true;
-  }();
+  const bool all_long = indices_are_int64(d);
   int count = 0;
   for (int64_t j = j0; j < j1; ++j) {
     int64_t offset = indexed_base + j * indexed_stride;
