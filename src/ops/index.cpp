@@ -238,6 +238,22 @@ size_t advanced_bounds(const Tensor& self, const AdvancedIndex& ai, IndexBound* 
 }
 
 
+/// PyTorch's masked-fill case of index_put_ (canDispatchToMaskedFill):
+/// self[mask] = one value without accumulate, i.e. exactly one bool/uint8 mask
+/// on self's device and no other index tensor, the value a Scalar (values
+/// null) or a one-element CPU tensor.
+bool is_masked_fill(const Tensor& self, const TensorIndices& indices, const Tensor* values, bool accumulate) {
+  if (accumulate || (values != nullptr && (values->numel() != 1 || !values->is_cpu()))) return false;
+  int masks = 0, others = 0;
+  for (const std::optional<Tensor>& entry : indices) {
+    if (!entry || !entry->defined()) continue;
+    const bool mask = (entry->dtype() == kBool || entry->dtype() == kUInt8) && entry->device() == self.device();
+    masks += mask ? 1 : 0;
+    others += mask ? 0 : 1;
+  }
+  return masks == 1 && others == 0;
+}
+
 const Tensor& index_put_impl(const Tensor& self, const TensorIndices& indices, const Tensor* values,
                              const Scalar* value, bool accumulate) {
   const auto check_value_dtype = [&] {
@@ -246,21 +262,12 @@ const Tensor& index_put_impl(const Tensor& self, const TensorIndices& indices, c
                  "for the source.",
                  type_name(self.dtype()), type_name(values->dtype()));
   };
-  if (values != nullptr && !accumulate && values->numel() == 1 && values->is_cpu()) {
-    // PyTorch hands self[mask] = <one element> (one bool/uint8 mask on self's
-    // device, no other index) to masked_fill_(mask, values.item()): the
-    // value's dtype and shape do not matter then.
-    int masks = 0, others = 0;
-    for (const std::optional<Tensor>& entry : indices) {
-      if (!entry || !entry->defined()) continue;
-      const bool mask = (entry->dtype() == kBool || entry->dtype() == kUInt8) && entry->device() == self.device();
-      masks += mask ? 1 : 0;
-      others += mask ? 0 : 1;
-    }
-    if (masks == 1 && others == 0) {
-      const Scalar item = values->item();
-      return index_put_impl(self, indices, nullptr, &item, /*accumulate=*/false);
-    }
+  const bool masked_fill = is_masked_fill(self, indices, values, accumulate);
+  if (values != nullptr && masked_fill) {
+    // PyTorch hands this to masked_fill_(mask, values.item()): the value's
+    // dtype and shape do not matter.
+    const Scalar item = values->item();
+    return index_put_impl(self, indices, nullptr, &item, /*accumulate=*/false);
   }
   if (values != nullptr) {
     if (values->dim() == 0 && values->device() != self.device()) {
@@ -298,17 +305,6 @@ const Tensor& index_put_impl(const Tensor& self, const TensorIndices& indices, c
   // One exception, PyTorch's: self[mask] = one value, without accumulate, is
   // masked_fill_, which refuses only a partial overlap (`b[b] = false` works:
   // the coordinates are taken before anything is written).
-  const bool masked_fill = [&] {
-    if (accumulate || (values != nullptr && (values->numel() != 1 || !values->is_cpu()))) return false;
-    int masks = 0, others = 0;
-    for (const std::optional<Tensor>& entry : indices) {
-      if (!entry || !entry->defined()) continue;
-      const bool mask = entry->dtype() == kBool || entry->dtype() == kUInt8;
-      masks += mask ? 1 : 0;
-      others += mask ? 0 : 1;
-    }
-    return masks == 1 && others == 0;
-  }();
   for (const std::optional<Tensor>& entry : indices) {
     if (!entry || !entry->defined()) continue;
     if (masked_fill) {
