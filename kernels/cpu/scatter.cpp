@@ -388,6 +388,11 @@ FlatFn select_flat(const ScatterDesc& d, bool filter) {
 
 constexpr int64_t kPartialMinUpdates = int64_t{1} << 15;  // per part
 constexpr int kMaxPartials = 4;
+// All copies together at most this size (more parts than that thrash the
+// last-level cache the copies' random updates live in), and a copy bigger
+// than a core's L2 has its destinations prefetched.
+constexpr int64_t kPartialMaxCopiesBytes = int64_t{1} << 23;
+constexpr int64_t kPartialPrefetchBytes = int64_t{1} << 20;
 // Blocks of updates between looks at the other parts' verdict (a bad index
 // found by one part stops the others early).
 constexpr int64_t kCheckBlock = 4096;
@@ -420,7 +425,10 @@ int partial_parts(const ScatterDesc& d) {
   // Each part must carry enough updates to pay for its copy of the target
   // (zeroing it and adding it back cost two passes over `slots`).
   int parts = static_cast<int>(std::min<int64_t>(d.numel / kPartialMinUpdates, kMaxPartials));
-  while (parts >= 2 && static_cast<int64_t>(parts) * slots * 4 > d.numel) --parts;
+  while (parts >= 2 && (static_cast<int64_t>(parts) * slots * 4 > d.numel ||
+                        (parts > 2 && parts * d.indexed_extent > kPartialMaxCopiesBytes))) {
+    --parts;
+  }
   return parts >= 2 ? parts : 0;
 }
 
@@ -444,6 +452,7 @@ bool partial_sums(const ScatterDesc& d, int parts) {
   const Storage scratch = Storage::allocate(static_cast<size_t>(parts * slots) * sizeof(T), Device(DeviceType::CPU));
   T* const copies = static_cast<T*>(scratch.data());
   std::atomic<bool> in_range{true};
+  const bool prefetch = d.indexed_extent >= kPartialPrefetchBytes;
   parallel_for(0, parts, 1, [&](int64_t first, int64_t last) {
     for (int64_t part = first; part < last; ++part) {
       T* copy = copies + part * slots;
@@ -455,7 +464,8 @@ bool partial_sums(const ScatterDesc& d, int parts) {
       for (int64_t j = begin; j < end; j += kCheckBlock) {
         const int64_t block_end = std::min(end, j + kCheckBlock);
         if (!in_range.load(std::memory_order_relaxed) ||
-            !flat_dense<ScatterReduce::Add, T, kNumIndices, false, true>(into_copy, j, block_end)) {
+            !(prefetch ? flat_dense<ScatterReduce::Add, T, kNumIndices, true, true>(into_copy, j, block_end)
+                       : flat_dense<ScatterReduce::Add, T, kNumIndices, false, true>(into_copy, j, block_end))) {
           in_range.store(false, std::memory_order_relaxed);
           return;
         }

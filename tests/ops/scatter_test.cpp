@@ -505,6 +505,40 @@ TEST_P(ScatterTest, ManyAdditionsWithABadIndexWriteNothing) {
             "index 0 is out of bounds for dimension 0 with size 0");
 }
 
+// The same route into a target bigger than a core's L2 (1 MiB of float32 and
+// more), where the summing loop prefetches its destinations: sums right, a bad
+// index anywhere writes nothing.
+TEST_P(ScatterTest, ManyAdditionsIntoATargetBeyondL2) {
+  std::mt19937 rng(35);
+  const int64_t slots = (int64_t{1} << 18) + 3;
+  const int64_t n = 8 * slots + 11;  // enough updates per slot for two parts
+  const int threads = get_num_threads();
+  for (DType dtype : {kInt32, kFloat32}) {
+    Tensor index = random_index({n}, slots, dev(), rng);
+    Tensor src = random_values({n}, dtype, dev(), rng);
+    Tensor self = random_values({slots}, dtype, dev(), rng);
+    std::vector<double> expected = host_values(self);
+    const std::vector<int64_t> values = index.to_vector<int64_t>();
+    const auto src_values = host_values(src);
+    for (size_t j = 0; j < values.size(); ++j) expected[static_cast<size_t>(values[j])] += src_values[j];
+    EXPECT_EQ(host_values(self.scatter_add(0, index, src)), expected) << dtype;  // small integers: exact
+    const auto bytes = host_bytes(self.scatter_add(0, index, src));
+    set_num_threads(3);
+    EXPECT_EQ(host_bytes(self.scatter_add(0, index, src)), bytes) << dtype;
+    set_num_threads(threads);
+    const auto before = host_bytes(self);
+    for (int64_t at : {int64_t{5}, n / 2 + 1, n - 1}) {
+      std::vector<int64_t> bad = values;
+      bad[static_cast<size_t>(at)] = -slots - 1;
+      Tensor bad_index = from_vector<int64_t>(bad, {n}, TensorOptions().dtype(kInt64).device(dev()));
+      EXPECT_EQ(error_message<IndexError>([&] { self.scatter_add_(0, bad_index, src); }),
+                "index " + std::to_string(-slots - 1) + " is out of bounds for dimension 0 with size " +
+                    std::to_string(slots));
+      EXPECT_EQ(host_bytes(self), before) << dtype << " bad at " << at;
+    }
+  }
+}
+
 // Many assignments into a small target, from 1 and 3 threads: the result must
 // be the serial loop's, the last update in index order (a kernel that split
 // the updates across threads would break it).
