@@ -643,21 +643,29 @@ bool bucketed_updates(const ScatterDesc& d, int shift) {
       std::fill(limit.begin(), limit.end(), nullptr);
       FlatIndexer<T, kNumIndices, true> offset_of(d);
       const int64_t end = d.numel * (r + 1) / ranges;
-      for (int64_t j = d.numel * r / ranges; j < end; ++j) {
-        const int64_t offset = offset_of(j);
-        const int64_t b = offset >> shift;
-        if (cursor[static_cast<size_t>(b)] == limit[static_cast<size_t>(b)]) {
-          const int64_t c = free_chunk++;
-          if (tails[b] < 0) {
-            heads[b] = c;
-          } else {
-            next[static_cast<size_t>(tails[b])] = c;
+      // In blocks: first the block's offsets (a loop of independent loads and
+      // checks), then their distribution into the lists.
+      constexpr int64_t kOffsetsBlock = 256;
+      int64_t offsets[kOffsetsBlock];
+      for (int64_t j0 = d.numel * r / ranges; j0 < end; j0 += kOffsetsBlock) {
+        const int64_t count = std::min(kOffsetsBlock, end - j0);
+        for (int64_t i = 0; i < count; ++i) offsets[i] = offset_of(j0 + i);
+        for (int64_t i = 0; i < count; ++i) {
+          const int64_t offset = offsets[i];
+          const int64_t b = offset >> shift;
+          if (cursor[static_cast<size_t>(b)] == limit[static_cast<size_t>(b)]) {
+            const int64_t c = free_chunk++;
+            if (tails[b] < 0) {
+              heads[b] = c;
+            } else {
+              next[static_cast<size_t>(tails[b])] = c;
+            }
+            tails[b] = c;
+            cursor[static_cast<size_t>(b)] = entries + c * chunk;
+            limit[static_cast<size_t>(b)] = cursor[static_cast<size_t>(b)] + chunk;
           }
-          tails[b] = c;
-          cursor[static_cast<size_t>(b)] = entries + c * chunk;
-          limit[static_cast<size_t>(b)] = cursor[static_cast<size_t>(b)] + chunk;
+          *cursor[static_cast<size_t>(b)]++ = Entry{static_cast<uint32_t>(offset), src[(j0 + i) * src_step]};
         }
-        *cursor[static_cast<size_t>(b)]++ = Entry{static_cast<uint32_t>(offset), src[j * src_step]};
       }
       for (int64_t b = 0; b < buckets; ++b) {
         if (tails[b] < 0) continue;
