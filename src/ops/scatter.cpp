@@ -159,11 +159,20 @@ void throw_if_out_of_range(const IndexBound& b, const IndexRange& range, bool al
   if (range.max < b.size && range.min >= lowest) return;
   // The error path only: the range says some value is bad, not which one came
   // first. Name the first in index order, as PyTorch's loops do (a second read
-  // of the index, on the host; the op has written nothing).
-  const std::vector<int64_t> values = b.index->to_vector<int64_t>();
-  const auto first_bad =
-      std::find_if(values.begin(), values.end(), [&](int64_t v) { return v < lowest || v >= b.size; });
-  const int64_t bad = first_bad != values.end() ? *first_bad : range.max >= b.size ? range.max : range.min;
+  // of the index, on the host; the op has written nothing), a bounded chunk at
+  // a time: a huge index on a GPU needs no host copy of its own size.
+  constexpr int64_t kChunk = int64_t{1} << 20;
+  const Tensor flat = b.index->reshape({-1});
+  int64_t bad = range.max >= b.size ? range.max : range.min;
+  for (int64_t start = 0; start < flat.numel(); start += kChunk) {
+    const std::vector<int64_t> values = flat.slice(0, start, start + kChunk).to_vector<int64_t>();
+    const auto first_bad =
+        std::find_if(values.begin(), values.end(), [&](int64_t v) { return v < lowest || v >= b.size; });
+    if (first_bad != values.end()) {
+      bad = *first_bad;
+      break;
+    }
+  }
   STRATA_FAIL(IndexError, "index {} is out of bounds for dimension {} with size {}", bad, b.dim, b.size);
 }
 

@@ -286,6 +286,45 @@ TEST_P(ScatterTest, TheFirstBadIndexInIndexOrderIsNamed) {
   }
 }
 
+TEST_P(ScatterTest, TheFirstBadIndexOfALongIndexIsNamed) {
+  // The error path reads a long index back a chunk (1 Mi values) at a time:
+  // the first bad value lies in a later chunk than the first, and a second one
+  // (the range's extreme) further on; the index may be Int32 (index_add_) or a
+  // transposed view.
+  std::mt19937 rng(15);
+  const int64_t n = (int64_t{1} << 21) + 5;
+  Tensor self = random_values({100}, kFloat32, dev(), rng);
+  const auto before = host_bytes(self);
+  Tensor src = random_values({n}, kFloat32, dev(), rng);
+  std::vector<int64_t> values = random_index({n}, 100, Device(DeviceType::CPU), rng).to_vector<int64_t>();
+  values[(size_t{1} << 20) + 17] = -7;
+  values[(size_t{1} << 21) + 2] = 100000;
+  for (DType dtype : {kInt64, kInt32}) {
+    Tensor index = from_vector<int64_t>(values, {n}, opts(kInt64)).to(dtype);
+    EXPECT_EQ(error_message<IndexError>([&] { self.index_add_(0, index, src); }),
+              "index -7 is out of bounds for dimension 0 with size 100")
+        << dtype;
+    if (dtype == kInt64) {
+      EXPECT_EQ(error_message<IndexError>([&] { self.scatter_add_(0, index, src); }),
+                "index -7 is out of bounds for dimension 0 with size 100");
+    }
+    EXPECT_EQ(host_bytes(self), before);
+  }
+  // A transposed index: index order (row-major over its shape) is not memory
+  // order. Memory holds 100000 first; index order meets -7 first.
+  const int64_t m = (int64_t{1} << 19) + 1;
+  std::vector<int64_t> columns = random_index({4 * m}, 100, Device(DeviceType::CPU), rng).to_vector<int64_t>();
+  columns[static_cast<size_t>(0 * m + 3)] = 100000;  // (row 3, col 0): index position 12
+  columns[static_cast<size_t>(1 * m + 2)] = -7;      // (row 2, col 1): index position 9
+  Tensor transposed = from_vector<int64_t>(columns, {4, m}, opts(kInt64)).t();
+  Tensor matrix = random_values({100, 4}, kFloat32, dev(), rng);
+  const auto matrix_before = host_bytes(matrix);
+  EXPECT_EQ(error_message<IndexError>(
+                [&] { matrix.scatter_add_(0, transposed, random_values({m, 4}, kFloat32, dev(), rng)); }),
+            "index -7 is out of bounds for dimension 0 with size 100");
+  EXPECT_EQ(host_bytes(matrix), matrix_before);
+}
+
 TEST_P(ScatterTest, ZeroDimTensorsActAsOneElement) {
   Tensor self = full({}, 3.0, opts(kFloat32));
   Tensor index = full({}, 0, opts(kInt64));
