@@ -20,7 +20,8 @@ enum class FusedCheck {
   OutOfRange,  // some index is out of range; nothing was written
 };
 /// The routes that validate the indices in the pass that reads them (the
-/// partial sums of many additions into a small dense target; flat updates into
+/// parts of many additions or assignments into a small dense target, each
+/// applied to a private copy; flat updates into
 /// a target beyond the last-level cache, bucketed by destination across
 /// threads, on the CPU): every index of
 /// `d` is checked against [0, dim_size) ([-dim_size, dim_size) with
