@@ -28,10 +28,11 @@
 // earlier one). Integer sums equal the serial loop's; float sums are rounded in
 // that fixed order, identical for any thread count (set_deterministic(true)
 // keeps the serial index order instead, the bits the CUDA sorted path
-// reproduces). That route also validates each
-// index in the loop that reads it (an out-of-range value is clamped to 0 in the
-// private copy and reported; self is written only when all passed), sparing
-// the separate validation read; so does the bucket route.
+// reproduces). That route also validates the indices as it goes, each block
+// of 512 just before it is applied (it stops at a block with an out-of-range
+// value; self is written only when all passed), sparing the separate
+// validation read; so does the bucket route (in its first pass, which writes
+// nothing of self).
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -219,15 +220,46 @@ class FlatIndexer {
   uint64_t bad_ = 0;
 };
 
+/// True when positions [begin, end) of the flat case's dense Int64 index
+/// operands are all in range (FlatIndexer's rule): a loop of a compare and an
+/// or per value, which the compiler vectorizes.
+template <int kNumIndices>
+bool flat_indices_in_range(const ScatterDesc& d, int64_t begin, int64_t end) {
+  uint64_t bad = 0;
+  for (int k = 0; k < kNumIndices; ++k) {
+    const int64_t* values = reinterpret_cast<const int64_t*>(d.indices[k].data);
+    const uint64_t wrap = d.wrap_negative ? static_cast<uint64_t>(d.indices[k].dim_size) : 0;
+    const uint64_t span = static_cast<uint64_t>(d.indices[k].dim_size) + wrap;
+    for (int64_t j = begin; j < end; ++j) bad |= static_cast<uint64_t>(static_cast<uint64_t>(values[j]) + wrap >= span);
+  }
+  return bad == 0;
+}
+
+// Updates per sub-block of a checked flat loop: its indices are checked, then
+// applied, while they are still in L1.
+constexpr int64_t kCheckedSubBlock = 512;
+
 /// The common flat case with typed pointers: dense Int64 indices, a dense
 /// source, self addressed only through the indices (scatter_add_ on a 1-D
 /// self, index_put_ with (row, col) pairs). A handful of instructions per
 /// update: no byte-stride multiplications, no per-update flag tests.
-/// With kChecked, returns false when an index was out of range (see
-/// FlatIndexer: the loop never leaves the target, and a caller writing into a
-/// private copy discards it).
+/// With kChecked, returns false, having stopped before the first sub-block
+/// that holds an out-of-range index, when there is one: each sub-block's
+/// indices are checked (flat_indices_in_range) before any of its updates is
+/// applied, which costs fewer instructions than a check per update (64 Ki
+/// scatter_add_ into 4 Ki slots 0.068 -> 0.050 ms, 1 Mi into 256 slots 0.90 ->
+/// 0.68 ms, on the 2-core VM). A caller writing into a private copy discards
+/// it then.
 template <ScatterReduce R, typename T, int kNumIndices, bool kPrefetch, bool kChecked = false>
 bool flat_dense(const ScatterDesc& d, int64_t begin, int64_t end) {
+  if constexpr (kChecked) {
+    for (int64_t j = begin; j < end; j += kCheckedSubBlock) {
+      const int64_t sub_end = std::min(end, j + kCheckedSubBlock);
+      if (!flat_indices_in_range<kNumIndices>(d, j, sub_end)) return false;
+      flat_dense<R, T, kNumIndices, kPrefetch, false>(d, j, sub_end);
+    }
+    return true;
+  }
   T* const base = reinterpret_cast<T*>(d.indexed);
   const T* const src = reinterpret_cast<const T*>(d.direct);
   FlatIndexer<T, kNumIndices, kChecked> offset_of(d);
@@ -460,21 +492,26 @@ T additive_identity() {
 /// flat_dense's assignment into a private copy that also marks each slot it
 /// writes (one byte per slot in `marks`), for the partial route: the merge
 /// then takes from a part only the slots that part assigned.
+/// Checked like flat_dense<kChecked>: a sub-block's indices before its updates.
 template <typename T, int kNumIndices, bool kPrefetch>
 bool flat_assign_marked(const ScatterDesc& d, uint8_t* marks, int64_t begin, int64_t end) {
   T* const base = reinterpret_cast<T*>(d.indexed);
   const T* const src = reinterpret_cast<const T*>(d.direct);
-  FlatIndexer<T, kNumIndices, true> offset_of(d);
+  FlatIndexer<T, kNumIndices, false> offset_of(d);
   constexpr int64_t kAhead = 32;
-  for (int64_t j = begin; j < end; ++j) {
-    if constexpr (kPrefetch) {
-      if (j + kAhead < end) __builtin_prefetch(base + offset_of(j + kAhead), 1);
+  for (int64_t j0 = begin; j0 < end; j0 += kCheckedSubBlock) {
+    const int64_t j1 = std::min(end, j0 + kCheckedSubBlock);
+    if (!flat_indices_in_range<kNumIndices>(d, j0, j1)) return false;
+    for (int64_t j = j0; j < j1; ++j) {
+      if constexpr (kPrefetch) {
+        if (j + kAhead < j1) __builtin_prefetch(base + offset_of(j + kAhead), 1);
+      }
+      const int64_t slot = offset_of(j);
+      base[slot] = src[j];
+      marks[slot] = 1;
     }
-    const int64_t slot = offset_of(j);
-    base[slot] = src[j];
-    marks[slot] = 1;
   }
-  return offset_of.ok();
+  return true;
 }
 
 /// Applies positions [begin, end) of `d` (retargeted at a private copy) with
