@@ -154,26 +154,78 @@ IndexTensorDesc index_tensor_desc(const Tensor& index) {
 
 namespace {
 
-void throw_if_out_of_range(const IndexBound& b, const IndexRange& range, bool allow_negative) {
-  const int64_t lowest = allow_negative ? -b.size : 0;
-  if (range.max < b.size && range.min >= lowest) return;
-  // The error path only: the range says some value is bad, not which one came
-  // first. Name the first in index order, as PyTorch's loops do (a second read
-  // of the index, on the host; the op has written nothing), a bounded chunk at
-  // a time: a huge index on a GPU needs no host copy of its own size.
+int64_t lowest_valid(const IndexBound& b, bool allow_negative) { return allow_negative ? -b.size : 0; }
+
+bool in_range(const IndexBound& b, const IndexRange& range, bool allow_negative) {
+  return range.max < b.size && range.min >= lowest_valid(b, allow_negative);
+}
+
+/// A bad index value and its row-major position (-1: none found).
+struct BadValue {
+  int64_t position = -1;
+  int64_t value = 0;
+};
+
+/// The first value of b's index outside its range, read in row-major order of
+/// `shape` (the index's own shape, or the broadcast shape of all the op's
+/// index tensors), and its position there. The error path only (the op has
+/// written nothing): a second read of the index, on the host, a bounded chunk
+/// of whole leading rows at a time, so a huge index on a GPU needs no host
+/// copy of its own size.
+BadValue first_bad_value(const IndexBound& b, const Shape& shape, bool allow_negative) {
   constexpr int64_t kChunk = int64_t{1} << 20;
-  const Tensor flat = b.index->reshape({-1});
-  int64_t bad = range.max >= b.size ? range.max : range.min;
-  for (int64_t start = 0; start < flat.numel(); start += kChunk) {
-    const std::vector<int64_t> values = flat.slice(0, start, start + kChunk).to_vector<int64_t>();
-    const auto first_bad =
-        std::find_if(values.begin(), values.end(), [&](int64_t v) { return v < lowest || v >= b.size; });
-    if (first_bad != values.end()) {
-      bad = *first_bad;
-      break;
+  const int64_t lowest = lowest_valid(b, allow_negative);
+  Tensor view = shape == b.index->sizes() ? *b.index : b.index->expand(shape);
+  if (view.dim() == 0) view = view.reshape({1});
+  const int64_t rows = view.sizes()[0];
+  if (rows == 0) return {};
+  const int64_t per_row = view.numel() / rows;
+  const int64_t rows_per_chunk = std::max<int64_t>(1, kChunk / std::max<int64_t>(per_row, 1));
+  for (int64_t start = 0; start < rows; start += rows_per_chunk) {
+    const std::vector<int64_t> values = view.slice(0, start, start + rows_per_chunk).to_vector<int64_t>();
+    const auto bad = std::find_if(values.begin(), values.end(), [&](int64_t v) { return v < lowest || v >= b.size; });
+    if (bad != values.end()) return {start * per_row + (bad - values.begin()), *bad};
+  }
+  return {};
+}
+
+/// Throws IndexError for the first bad index value when a range of
+/// checked[0, n) is out of bounds. "First" as PyTorch's loops meet it: the
+/// earliest position, in row-major order of the index tensors broadcast
+/// together, at which any of them holds a bad value, and at that position the
+/// first such tensor (index_put_(t, {rows, cols}) with rows = [0, 9] and
+/// cols = [9, 0] names the 9 of cols, dimension 1).
+void throw_first_out_of_range(const IndexBound* const* checked, const IndexRange* ranges, int n,
+                              bool allow_negative) {
+  int failing = 0;
+  int culprit = -1;  // the first failing tensor, until positions are compared
+  for (int i = 0; i < n; ++i) {
+    if (in_range(*checked[i], ranges[i], allow_negative)) continue;
+    ++failing;
+    if (culprit < 0) culprit = i;
+  }
+  if (failing == 0) return;
+  BadValue bad;
+  if (failing == 1) {
+    bad = first_bad_value(*checked[culprit], checked[culprit]->index->sizes(), allow_negative);
+  } else {
+    Shape shape = checked[0]->index->sizes();
+    for (int i = 1; i < n; ++i) shape = broadcast_shapes(shape, checked[i]->index->sizes());
+    for (int i = 0; i < n; ++i) {
+      if (in_range(*checked[i], ranges[i], allow_negative)) continue;
+      const BadValue candidate = first_bad_value(*checked[i], shape, allow_negative);
+      if (candidate.position >= 0 && (bad.position < 0 || candidate.position < bad.position)) {
+        bad = candidate;
+        culprit = i;
+      }
     }
   }
-  STRATA_FAIL(IndexError, "index {} is out of bounds for dimension {} with size {}", bad, b.dim, b.size);
+  const IndexBound& b = *checked[culprit];
+  // The range said some value is bad; should the second read find none (the
+  // index written meanwhile, by another stream), the range's extreme is named.
+  const IndexRange& range = ranges[culprit];
+  const int64_t value = bad.position >= 0 ? bad.value : range.max >= b.size ? range.max : range.min;
+  STRATA_FAIL(IndexError, "index {} is out of bounds for dimension {} with size {}", value, b.dim, b.size);
 }
 
 /// False for an empty index tensor (nothing to check). A non-empty one into a
@@ -200,24 +252,6 @@ int collect_checked(const IndexBound* bounds, size_t count, IndexTensorDesc* des
 }  // namespace
 
 void check_index_bounds(const IndexBound* bounds, size_t count, bool allow_negative) {
-  if (count > 0 && bounds[0].index->is_cpu()) {
-    // One tensor at a time on the host: no batch to gather for a read-back.
-    for (size_t i = 0; i < count; ++i) {
-      const IndexBound& b = bounds[i];
-      if (!needs_bounds_check(b)) continue;
-      const Tensor& t = *b.index;
-      IndexRange range;
-      if (t.dim() <= 1) {
-        range = kernels::cpu::index_min_max_1d(static_cast<const char*>(t.data_ptr()), t.dtype(), t.numel(),
-                                               t.dim() == 0 ? 0 : t.stride(0) * static_cast<int64_t>(t.element_size()));
-      } else {
-        const IndexTensorDesc desc = index_tensor_desc(t);
-        kernels::cpu::index_min_max(&desc, 1, &range);
-      }
-      throw_if_out_of_range(b, range, allow_negative);
-    }
-    return;
-  }
   constexpr int kMax = kernels::kMaxIndexOperands;
   for (size_t first = 0; first < count; first += kMax) {
     IndexTensorDesc descs[kMax];
@@ -227,7 +261,17 @@ void check_index_bounds(const IndexBound* bounds, size_t count, bool allow_negat
     if (n == 0) continue;
     const Device device = checked[0]->index->device();
     if (device.is_cpu()) {
-      kernels::cpu::index_min_max(descs, n, ranges);
+      // One tensor at a time on the host (no batch to gather for a read-back);
+      // a 1-D index through the short loop.
+      for (int i = 0; i < n; ++i) {
+        const Tensor& t = *checked[i]->index;
+        if (t.dim() <= 1) {
+          const int64_t stride = t.dim() == 0 ? 0 : t.stride(0) * static_cast<int64_t>(t.element_size());
+          ranges[i] = kernels::cpu::index_min_max_1d(descs[i].data, t.dtype(), t.numel(), stride);
+        } else {
+          kernels::cpu::index_min_max(&descs[i], 1, &ranges[i]);
+        }
+      }
     } else {
 #if STRATA_WITH_CUDA
       kernels::cuda::index_min_max(descs, n, ranges, detail::current_stream_handle(device), device.index());
@@ -235,7 +279,7 @@ void check_index_bounds(const IndexBound* bounds, size_t count, bool allow_negat
       STRATA_FAIL(DeviceError, "strata was built without CUDA; cannot index a tensor on {}", device.str());
 #endif
     }
-    for (int i = 0; i < n; ++i) throw_if_out_of_range(*checked[i], ranges[i], allow_negative);
+    throw_first_out_of_range(checked, ranges, n, allow_negative);
   }
 }
 
@@ -276,7 +320,7 @@ void run_checked(const ScatterDesc& unguarded, const Device& device, const Index
       } else {
         kernels::cuda::index_ranges_read_back(key_data, n, ranges, stream, device.index());
       }
-      for (int i = 0; i < n; ++i) throw_if_out_of_range(*checked[i], ranges[i], allow_negative);
+      throw_first_out_of_range(checked, ranges, n, allow_negative);
       return;
     }
   }

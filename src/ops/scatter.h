@@ -53,8 +53,10 @@ struct IndexBound {
 };
 /// Runs the min/max pass over the `count` index tensors on their device (one
 /// read-back on a GPU) and throws IndexError "index 7 is out of bounds for
-/// dimension 0 with size 5" for the first tensor holding a bad value. Nothing
-/// has been written yet. Allocates nothing (tiny calls are dominated by setup).
+/// dimension 0 with size 5" for the first bad value: the earliest in row-major
+/// order of the index tensors broadcast together, the first tensor at that
+/// position. Nothing has been written yet. Allocates nothing unless it throws
+/// (tiny calls are dominated by setup).
 void check_index_bounds(const IndexBound* bounds, size_t count, bool allow_negative);
 
 /// check_index_bounds(bounds, count, allow_negative) then run_scatter_update(d),

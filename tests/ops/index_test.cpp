@@ -253,6 +253,76 @@ TEST_P(IndexTest, OutOfRangeThrowsAndLeavesSelfUnchanged) {
   EXPECT_NE(host_bytes(self), before);
 }
 
+TEST_P(IndexTest, WithSeveralBadIndexTensorsTheEarliestPositionIsNamed) {
+  // PyTorch's loops walk the positions of the broadcast index tensors in
+  // row-major order and check each tensor at a position in turn: the value
+  // named is the earliest bad one across all tensors, not the first bad one
+  // of the first tensor.
+  std::mt19937 rng(41);
+  Tensor self = random_values({5, 6}, kFloat32, dev(), rng);
+  const auto before = host_bytes(self);
+  const auto idx = [&](std::vector<int64_t> v, Shape shape) { return from_vector<int64_t>(v, shape, opts(kInt64)); };
+  const auto message = [](int64_t value, int dim) {
+    return "index " + std::to_string(value) + " is out of bounds for dimension " + std::to_string(dim) +
+           " with size " + (dim == 0 ? "5" : "6");
+  };
+  struct Case {
+    Tensor rows, cols;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      // Same shapes: cols is bad at position 0, rows only at position 1.
+      {idx({0, 9}, {2}), idx({9, 0}, {2}), message(9, 1)},
+      // Both bad at the same position: the first tensor is named.
+      {idx({1, 7}, {2}), idx({0, -8}, {2}), message(7, 0)},
+      // Broadcast [3, 1] x [4]: cols' 6 at position 2, rows' 7 at position 4.
+      {idx({0, 7, 1}, {3, 1}), idx({0, 1, 6, 2}, {4}), message(6, 1)},
+      // Broadcast: rows' -9 at position 0 comes before cols' 6 at position 3.
+      {idx({-9, 0, 1}, {3, 1}), idx({0, 1, 2, 6}, {1, 4}), message(-9, 0)},
+      // Only the second tensor is bad.
+      {idx({0, 1, 2}, {3}), idx({5, -6, 6}, {3}), message(6, 1)},
+  };
+  for (const Case& c : cases) {
+    const Shape shape = broadcast_shapes(c.rows.sizes(), c.cols.sizes());
+    Tensor values = random_values(shape, kFloat32, dev(), rng);
+    for (bool accumulate : {false, true}) {
+      EXPECT_EQ(error_message<IndexError>([&] { self.index_put_({c.rows, c.cols}, values, accumulate); }),
+                c.expected);
+    }
+    EXPECT_EQ(error_message<IndexError>([&] { (void)self.index({c.rows, c.cols}); }), c.expected);
+    EXPECT_EQ(host_bytes(self), before);
+  }
+
+  // Long random pairs with bad values planted in both tensors (beyond the
+  // first 1 Mi values, where the error path reads in chunks), against a scan
+  // written here.
+  const int64_t n = (int64_t{1} << 20) + 3000;
+  std::vector<int64_t> rows = random_index({n}, 5, Device(DeviceType::CPU), rng).to_vector<int64_t>();
+  std::vector<int64_t> cols = random_index({n}, 6, Device(DeviceType::CPU), rng).to_vector<int64_t>();
+  std::uniform_int_distribution<int64_t> where(0, n - 1);
+  for (int trial = 0; trial < 4; ++trial) {
+    std::vector<int64_t> r = rows, c = cols;
+    if (trial == 0) {  // only in a later chunk, cols first
+      r[(size_t{1} << 20) + 2] = 100;
+      c[(size_t{1} << 20) + 1] = 100;
+    } else {
+      for (int k = 0; k < 3; ++k) r[static_cast<size_t>(where(rng))] = 5 + k;
+      for (int k = 0; k < 3; ++k) c[static_cast<size_t>(where(rng))] = -7 - k;
+    }
+    std::string expected;
+    for (size_t j = 0; j < r.size() && expected.empty(); ++j) {
+      if (r[j] < -5 || r[j] >= 5) expected = message(r[j], 0);
+      else if (c[j] < -6 || c[j] >= 6) expected = message(c[j], 1);
+    }
+    Tensor tr = from_vector<int64_t>(r, {n}, opts(kInt64));
+    Tensor tc = from_vector<int64_t>(c, {n}, opts(kInt64));
+    Tensor values = random_values({n}, kFloat32, dev(), rng);
+    EXPECT_EQ(error_message<IndexError>([&] { self.index_put_({tr, tc}, values, trial % 2 == 1); }), expected)
+        << "trial " << trial;
+    EXPECT_EQ(host_bytes(self), before);
+  }
+}
+
 TEST_P(IndexTest, ChecksFollowPyTorchTexts) {
   Tensor self = zeros({5, 4}, opts(kFloat32));
   Tensor rows = from_vector<int64_t>({0, 1}, opts(kInt64));
