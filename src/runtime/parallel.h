@@ -2,7 +2,7 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
+#include <type_traits>
 
 #include "strata/export.h"
 
@@ -11,6 +11,25 @@ namespace strata {
 /// Elements below which a CPU loop stays on the calling thread (ATen's value).
 inline constexpr int64_t kGrainSize = 32768;
 
+/// A borrowed reference to any callable fn(int64_t begin, int64_t end): two
+/// pointers, never a heap allocation (a std::function holding a lambda with
+/// more than two captures allocates on every call). The callable must outlive
+/// the call it is passed to, as with parallel_for's argument.
+class RangeFn {
+ public:
+  template <typename Fn, typename = std::enable_if_t<!std::is_same_v<std::decay_t<Fn>, RangeFn>>>
+  RangeFn(Fn&& fn)  // NOLINT(google-explicit-constructor): call sites pass lambdas
+      : object_(const_cast<void*>(static_cast<const void*>(&fn))),
+        call_([](void* object, int64_t begin, int64_t end) {
+          (*static_cast<std::remove_reference_t<Fn>*>(object))(begin, end);
+        }) {}
+  void operator()(int64_t begin, int64_t end) const { call_(object_, begin, end); }
+
+ private:
+  void* object_;
+  void (*call_)(void*, int64_t, int64_t);
+};
+
 /// Runs fn(chunk_begin, chunk_end) over [begin, end) split into contiguous chunks
 /// of at least `grain` elements, on up to get_num_threads() threads, and waits.
 /// Chunk boundaries depend only on (begin, end, grain, threads); kernels must
@@ -18,7 +37,7 @@ inline constexpr int64_t kGrainSize = 32768;
 /// `grain`, with one thread, or when called from inside a parallel region.
 /// Exceptions thrown by fn are rethrown on the calling thread.
 STRATA_API void parallel_for(int64_t begin, int64_t end, int64_t grain,
-                             const std::function<void(int64_t, int64_t)>& fn);
+                             RangeFn fn);
 
 /// True while the calling thread runs a chunk of parallel_for.
 STRATA_API bool in_parallel_region();

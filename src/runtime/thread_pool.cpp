@@ -36,7 +36,7 @@ class ThreadPool {
     num_threads_.store(n, std::memory_order_relaxed);
   }
 
-  void run(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  void run(int64_t begin, int64_t end, int64_t grain, RangeFn fn) {
     const int64_t range = end - begin;
     const int threads = num_threads();
     const int64_t max_chunks = (range + grain - 1) / grain;
@@ -77,7 +77,7 @@ class ThreadPool {
   struct Job {
     int64_t begin = 0, end = 0;
     int chunks = 0;
-    const std::function<void(int64_t, int64_t)>* fn = nullptr;
+    const RangeFn* fn = nullptr;
     std::atomic<int> next{0};
     std::atomic<uint64_t> claimed{0};  // chunk c taken: bit c (chunks <= 64)
     int finished = 0;        // guarded by mutex_
@@ -116,7 +116,7 @@ class ThreadPool {
     num_threads_.store(hw == 0 ? 1 : static_cast<int>(hw));
   }
 
-  static void run_inline(int64_t begin, int64_t end, const std::function<void(int64_t, int64_t)>& fn) {
+  static void run_inline(int64_t begin, int64_t end, RangeFn fn) {
     const bool was = tls_in_parallel_region;
     tls_in_parallel_region = true;
     try {
@@ -225,8 +225,7 @@ class ThreadPool {
 
 }  // namespace
 
-void parallel_for(int64_t begin, int64_t end, int64_t grain,
-                  const std::function<void(int64_t, int64_t)>& fn) {
+void parallel_for(int64_t begin, int64_t end, int64_t grain, RangeFn fn) {
   if (end <= begin) return;
   grain = std::max<int64_t>(grain, 1);
   if (tls_in_parallel_region || end - begin <= grain) {

@@ -22,6 +22,7 @@
 #include "strata/memory.h"
 #include "strata/simulated_resource.h"
 #include "strata/storage.h"
+#include "strata/strata.h"
 
 // Counts heap allocations made anywhere in the process (libstrata's included),
 // so that a test can check that a cache hit allocates nothing.
@@ -1033,6 +1034,43 @@ TEST(ProcessAllocator, OnePerDeviceAndCpuStorageUsesIt) {
   memory::reset_peak_stats(kCPU);
   memory::reset_accumulated_stats(kCPU);
   memory::empty_cache(kCPU);
+}
+
+TEST(ProcessAllocator, AHotLoopOfTensorOpsMakesNoHeapAllocation) {
+  // README: after its first iterations, a hot loop of empty / zeros / a + b
+  // reaches neither the upstream resource nor the heap. Sizes on both sides of
+  // the parallel grain (32 Ki elements), with one and two threads: the thread
+  // pool's hand-off allocates nothing either.
+  const TensorOptions f32 = TensorOptions().dtype(DType::Float32).device(kCPU);
+  const int threads = get_num_threads();
+  for (int t : {1, 2}) {
+    set_num_threads(t);
+    for (int64_t n : {int64_t{9}, int64_t{1} << 16, int64_t{1} << 20}) {
+      Tensor a = ones({n}, f32);
+      Tensor b = ones({n}, f32);
+      Tensor row = ones({n / 9 == 1 ? 9 : 1024}, f32);
+      Tensor m = zeros({n / row.numel(), row.numel()}, f32);
+      const Shape shape{n};
+      const auto body = [&] {
+        Tensor e = empty(shape, f32);  // (a Shape built here would be the test's own allocation)
+        Tensor z = zeros(shape, f32);
+        Tensor s = a + b;
+        z.add_(s);
+        m.add_(row);  // broadcast in place
+      };
+      // Warm: the pool's first segments, the workers' start. The allocator
+      // keeps two spare Block records ahead of need, so the second round may
+      // still make one record when its peak differs from the first's.
+      body();
+      body();
+      const int64_t upstream = memory::stats(kCPU).num_device_alloc;
+      const int64_t before = g_heap_allocations.load();
+      for (int i = 0; i < 20; ++i) body();
+      EXPECT_EQ(g_heap_allocations.load(), before) << n << " elements, " << t << " threads";
+      EXPECT_EQ(memory::stats(kCPU).num_device_alloc, upstream) << n << " elements, " << t << " threads";
+    }
+  }
+  set_num_threads(threads);
 }
 
 TEST(ProcessAllocator, ConcurrentFirstUseGivesOneInstance) {
