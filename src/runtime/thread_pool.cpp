@@ -225,7 +225,7 @@ class ThreadPool {
 
 }  // namespace
 
-void parallel_for(int64_t begin, int64_t end, int64_t grain, RangeFn fn) {
+void parallel_for_ref(int64_t begin, int64_t end, int64_t grain, RangeFn fn) {
   if (end <= begin) return;
   grain = std::max<int64_t>(grain, 1);
   if (tls_in_parallel_region || end - begin <= grain) {
