@@ -33,10 +33,6 @@ FusedCheck scatter_update_checked(const ScatterDesc& d);
 void gather(const ScatterDesc& d);
 /// out[i] = {min, max} of tensors[i]. Tensors must be non-empty.
 void index_min_max(const IndexTensorDesc* tensors, int count, IndexRange* out);
-/// {min, max} of a 1-D (or 0-dim: byte_stride 0) index tensor of n > 0 values
-/// `byte_stride` apart, without building an IndexTensorDesc (the seed's
-/// t[rows, cols] = v is dominated by per-call setup).
-IndexRange index_min_max_1d(const char* data, DType dtype, int64_t n, int64_t byte_stride);
 
 }  // namespace cpu
 

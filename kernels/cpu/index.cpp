@@ -88,36 +88,4 @@ void index_min_max(const IndexTensorDesc* tensors, int count, IndexRange* out) {
   }
 }
 
-IndexRange index_min_max_1d(const char* data, DType dtype, int64_t n, int64_t byte_stride) {
-  const int64_t element = dtype == DType::Int64 ? 8 : 4;
-  if (n > kGrain && byte_stride == element) {  // long: the general pass splits it across threads
-    IndexTensorDesc t;
-    t.data = data;
-    t.dtype = dtype;
-    t.ndim = 1;
-    t.sizes[0] = n;
-    t.byte_strides[0] = element;
-    t.numel = n;
-    IndexRange range;
-    index_min_max(&t, 1, &range);
-    return range;
-  }
-  int64_t lo = std::numeric_limits<int64_t>::max();
-  int64_t hi = std::numeric_limits<int64_t>::lowest();
-  if (byte_stride == element) {
-    if (dtype == DType::Int64) {
-      min_max_contiguous(reinterpret_cast<const int64_t*>(data), 0, n, lo, hi);
-    } else {
-      min_max_contiguous(reinterpret_cast<const int32_t*>(data), 0, n, lo, hi);
-    }
-  } else {
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t v = load_index(data + i * byte_stride, dtype);
-      lo = std::min(lo, v);
-      hi = std::max(hi, v);
-    }
-  }
-  return IndexRange{lo, hi};
-}
-
 }  // namespace strata::kernels::cpu

@@ -261,17 +261,7 @@ void check_index_bounds(const IndexBound* bounds, size_t count, bool allow_negat
     if (n == 0) continue;
     const Device device = checked[0]->index->device();
     if (device.is_cpu()) {
-      // One tensor at a time on the host (no batch to gather for a read-back);
-      // a 1-D index through the short loop.
-      for (int i = 0; i < n; ++i) {
-        const Tensor& t = *checked[i]->index;
-        if (t.dim() <= 1) {
-          const int64_t stride = t.dim() == 0 ? 0 : t.stride(0) * static_cast<int64_t>(t.element_size());
-          ranges[i] = kernels::cpu::index_min_max_1d(descs[i].data, t.dtype(), t.numel(), stride);
-        } else {
-          kernels::cpu::index_min_max(&descs[i], 1, &ranges[i]);
-        }
-      }
+      kernels::cpu::index_min_max(descs, n, ranges);
     } else {
 #if STRATA_WITH_CUDA
       kernels::cuda::index_min_max(descs, n, ranges, detail::current_stream_handle(device), device.index());
