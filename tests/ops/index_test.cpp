@@ -504,20 +504,22 @@ TEST_P(IndexTest, PairsIntoAMatrixBeyondTheCacheMatchTheReference) {
   EXPECT_EQ(host_bytes(base), before);
 }
 
-TEST_P(IndexTest, ManyUpdatesIntoALargeTargetFromSeveralThreads) {
-  // Tens of thousands of updates into a 64 MiB target: with several threads the
-  // CPU buckets them by destination (each thread reads its share of the indices
-  // once, checking them; then whole buckets are applied, in index order).
-  // Duplicates (hot rows and columns), wrapped negative indices, one and two
-  // index tensors, narrow and wide dtypes, tensor and Scalar values: the same
-  // bytes as one thread's serial loop (itself checked against the reference
-  // loops above) for 2 and 3 threads. A bad index anywhere: IndexError, self
-  // unchanged.
-  if (GetParam() == "cuda") set_deterministic(true);
-  std::mt19937 rng(47);
+// n updates into a 64 MiB target, from several threads: with several threads
+// the CPU buckets them by destination (each thread reads its share of the
+// indices once, checking them; then whole buckets are applied, in index order;
+// 4 or more updates per cache line of the target take buckets of a core's L2).
+// Duplicates (hot rows and columns), wrapped negative indices, one and two
+// index tensors, narrow and wide dtypes, tensor and Scalar values: the same
+// bytes as one thread's serial loop (itself checked against the reference
+// loops above) for 2 and 3 threads. A bad index anywhere: IndexError, self
+// unchanged.
+void check_many_updates_into_a_large_target(const Device& device, int64_t n, std::initializer_list<DType> dtypes,
+                                            uint32_t seed) {
+  const auto dev = [&] { return device; };
+  const auto opts = [&](DType dtype) { return TensorOptions().dtype(dtype).device(device); };
+  std::mt19937 rng(seed);
   const int threads = get_num_threads();
-  const int64_t n = (int64_t{1} << 16) + 11;
-  for (DType dtype : {kFloat32, kInt64, kFloat16, kUInt8}) {
+  for (DType dtype : dtypes) {
     const int64_t rows_n = 4096;
     const int64_t cols_n = (int64_t{64} << 20) / rows_n / static_cast<int64_t>(dtype_size(dtype));
     std::vector<int64_t> r = random_index({n}, rows_n, Device(DeviceType::CPU), rng).to_vector<int64_t>();
@@ -597,6 +599,17 @@ TEST_P(IndexTest, ManyUpdatesIntoALargeTargetFromSeveralThreads) {
       }
     }
   }
+}
+
+TEST_P(IndexTest, ManyUpdatesIntoALargeTargetFromSeveralThreads) {
+  if (GetParam() == "cuda") set_deterministic(true);
+  check_many_updates_into_a_large_target(dev(), (int64_t{1} << 16) + 11, {kFloat32, kInt64, kFloat16, kUInt8}, 47);
+}
+
+TEST_P(IndexTest, DenseUpdatesIntoALargeTargetFromSeveralThreads) {
+  // 4 Mi updates into 64 MiB: 4 per cache line, L2-sized buckets on the CPU.
+  if (GetParam() == "cuda") set_deterministic(true);
+  check_many_updates_into_a_large_target(dev(), (int64_t{1} << 22) + 11, {kFloat32, kUInt8}, 53);
 }
 
 TEST_P(IndexTest, AOneElementValueForAMaskIsConvertedAfterTheMaskIsChecked) {
