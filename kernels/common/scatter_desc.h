@@ -128,12 +128,14 @@ struct ScatterDesc {
 };
 
 /// An index tensor as stored, for validation (min/max over all its elements).
+/// Only the first ndim entries of sizes and byte_strides are set: zeroing all
+/// 16 of each cost as much as the rest of a 3-element index_put_'s check.
 struct IndexTensorDesc {
   const char* data = nullptr;
   DType dtype = DType::Int64;
   int ndim = 0;
-  int64_t sizes[kMaxDims] = {};
-  int64_t byte_strides[kMaxDims] = {};
+  int64_t sizes[kMaxDims];
+  int64_t byte_strides[kMaxDims];
   int64_t numel = 0;
 
   /// Row-major dense (size-1 dimensions may have any stride).
@@ -147,10 +149,11 @@ struct IndexTensorDesc {
   }
 };
 
-/// Smallest and largest value of an index tensor.
+/// Smallest and largest value of an index tensor (filled by the min/max
+/// passes: no default values, so that an array of them costs nothing to declare).
 struct IndexRange {
-  int64_t min = 0;
-  int64_t max = 0;
+  int64_t min;
+  int64_t max;
 };
 
 STRATA_INLINE int64_t load_index(const char* p, DType dtype) {

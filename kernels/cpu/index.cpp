@@ -27,7 +27,7 @@ void min_max_contiguous(const I* data, int64_t begin, int64_t end, int64_t& lo, 
 
 /// Min/max over the linear positions [begin, end) of a strided tensor.
 void min_max_strided(const IndexTensorDesc& t, int64_t begin, int64_t end, int64_t& lo, int64_t& hi) {
-  int64_t coord[kMaxDims] = {};
+  int64_t coord[kMaxDims];  // the first t.ndim are set below (no zeroing: tiny calls pay for it)
   int64_t offset = 0;
   int64_t rest = begin;
   for (int dim = t.ndim - 1; dim >= 0; --dim) {
