@@ -613,8 +613,8 @@ bool partial_updates_for(const ScatterDesc& d, int parts) {
 // prefetches (every line of it is about to be written), then its updates hit
 // L2, not L3 or memory. Hundreds of lists are then filled at once, too many
 // write streams for the hardware prefetcher, so each list's next lines are
-// prefetched as it grows. 16 Mi pairs, 2 threads on the 2-core VM: 86-92 ->
-// 73-75 ms; with accumulate 127-139 -> 79-82 ms (pass 1 48 ms, pass 2 27 ms).
+// prefetched as it grows. 16 Mi pairs, 2 threads on the 2-core VM: 90 -> 73
+// ms; with accumulate 122 -> 87 ms (medians; pass 1 48 ms, pass 2 27 ms).
 // Sparser updates gain nothing (1 Mi pairs: each touches its own line, and
 // streaming the slice in reads lines nobody writes).
 

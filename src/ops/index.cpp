@@ -58,7 +58,7 @@ AdvancedIndex make_advanced_index(const Tensor& self, const TensorIndices& indic
   constexpr size_t kInline = 16;  // ranks up to this need no allocation here
   const size_t rank = static_cast<size_t>(std::max<int64_t>(ndim, 0));
   const Tensor* inline_per_dim[kInline];  // the first `rank` are cleared below (not all 16: a rep stos per call)
-  std::fill_n(inline_per_dim, std::min(rank, kInline), nullptr);
+  if (rank <= kInline) std::fill_n(inline_per_dim, rank, nullptr);
   std::vector<const Tensor*> heap_per_dim(rank > kInline ? rank : 0, nullptr);
   const std::span<const Tensor*> per_dim = rank > kInline ? std::span<const Tensor*>(heap_per_dim)
                                                           : std::span<const Tensor*>(inline_per_dim, rank);
