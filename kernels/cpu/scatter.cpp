@@ -51,6 +51,7 @@ namespace strata::kernels::cpu {
 namespace {
 
 constexpr int kBlock = 256;
+constexpr int64_t kCacheLine = 64;
 // Below these, splitting destinations across threads costs more (every thread
 // reads every index) than the random updates it shares out.
 constexpr int64_t kDestinationSplitMinUpdates = int64_t{1} << 22;
@@ -623,7 +624,6 @@ constexpr int64_t kBucketMinBytes = kBeyondCacheBytes;
 constexpr int64_t kBucketMaxBytes = int64_t{1} << 23;
 constexpr int64_t kDenseBucketBytes = int64_t{1} << 18;
 constexpr int64_t kDenseUpdatesPerLine = 4;
-constexpr int64_t kCacheLine = 64;
 constexpr int kBucketsPerThread = 4;
 // Entries per chunk of a bucket's list: up to kBucketMaxChunk, fewer when there
 // are many (range, bucket) lists for the updates (many threads), so that the
@@ -753,8 +753,7 @@ bool bucketed_updates(const ScatterDesc& d, int shift) {
       if (dense) {
         const int64_t lo = b << shift;
         const int64_t hi = std::min<int64_t>((b + 1) << shift, elements);
-        constexpr int64_t kLine = std::max<int64_t>(kCacheLine / static_cast<int64_t>(sizeof(T)), 1);
-        for (int64_t e = lo; e < hi; e += kLine) __builtin_prefetch(base + e, 1, 3);
+        for (int64_t e = lo; e < hi; e += kCacheLine / static_cast<int64_t>(sizeof(T))) __builtin_prefetch(base + e, 1, 3);
       }
       for (int64_t r = 0; r < ranges; ++r) {
         const size_t list = static_cast<size_t>(r * buckets + b);
@@ -843,7 +842,7 @@ RowOffsetsFn select_row_offsets(int num_indices) {
   for (int k = 0; k < d.num_indices; ++k) index_base[k] = r * d.indices[k].byte_strides[1];
   int64_t dst, src;
   select_row_offsets<false>(d.num_indices)(d, r * d.indexed_strides[1], 0, index_base, 0, 1, 0, 0, &dst, &src);
-  for (int64_t b = 0; b < row_bytes; b += 64) {
+  for (int64_t b = 0; b < row_bytes; b += kCacheLine) {
     if (gather_mode) {
       __builtin_prefetch(d.indexed + dst + b, 0);
     } else {
