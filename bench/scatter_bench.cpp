@@ -2,7 +2,9 @@
 // with random indices; index_put_ of n random (row, col) pairs into a
 // 4096x4096 float32, accumulate false and true; index_add_ of n/64 rows of 64;
 // a hot spot (all updates into 256 slots); the seed's 3-element index_put_.
-// n = 64 Ki, 1 Mi and 16 Mi updates.
+// n = 64 Ki, 1 Mi and 16 Mi updates. Then general shapes at 1 Mi elements:
+// gather, scatter_add_ and scatter_ along dim 1 of a matrix, scatter_reduce_
+// "amax" and "sum", reading and assigning through a boolean mask.
 //   - on the CPU, strata against ATen in the same process, same thread count;
 //   - on a GPU (STRATA_BENCH_CUDA and a device at run time), strata against
 //     PyTorch's CUDA ops when the ATen found has CUDA, in default and in
@@ -35,6 +37,8 @@ const std::vector<int64_t> kSizes = {64 * kKi, kMi, 16 * kMi};
 constexpr int64_t kSide = 4096;     // index_put_ target: kSide x kSide float32
 constexpr int64_t kRowWidth = 64;   // index_add_ rows
 constexpr int64_t kHotSlots = 256;  // hot spot
+constexpr int64_t kLanes = 1024;    // dim-1 cases: kLanes rows
+constexpr int64_t kDim1Slots = 256; // dim-1 cases: slots per row of self
 
 /// Host data of one case, generated once per (kind, n) with a fixed seed.
 struct HostCase {
@@ -66,6 +70,17 @@ const HostCase& host_case(const std::string& kind, int64_t n) {
       c.index2[i] = static_cast<int64_t>(rng() % side);
     }
     c.values.resize(static_cast<size_t>(n));
+  } else if (kind == "dim1") {
+    // n updates as kLanes rows of n / kLanes along dim 1, into rows of kDim1Slots.
+    c.slots = kDim1Slots;
+    c.index.resize(static_cast<size_t>(n));
+    for (auto& i : c.index) i = static_cast<int64_t>(rng() % static_cast<uint64_t>(c.slots));
+    c.values.resize(static_cast<size_t>(n));
+  } else if (kind == "mask") {
+    // A random half of n elements selected: the mask, as 0/1 in index.
+    c.index.resize(static_cast<size_t>(n));
+    for (auto& i : c.index) i = static_cast<int64_t>(rng() & 1);
+    c.values.resize(static_cast<size_t>(n));
   } else {  // rows: n updates = n / 64 rows of 64
     const int64_t rows = n / kRowWidth;
     c.slots = std::max<int64_t>(rows / 16, 16);
@@ -91,7 +106,15 @@ StrataCase strata_case(const std::string& kind, int64_t n, const strata::Device&
   StrataCase s;
   s.index = strata::from_vector(h.index, options(strata::kInt64, device));
   if (!h.index2.empty()) s.index2 = strata::from_vector(h.index2, options(strata::kInt64, device));
-  if (kind == "rows") {
+  if (kind == "dim1") {
+    s.index = s.index.view({kLanes, n / kLanes});
+    s.values = strata::from_vector(h.values, Shape{kLanes, n / kLanes}, options(strata::kFloat32, device));
+    s.self = strata::zeros({kLanes, h.slots}, options(strata::kFloat32, device));
+  } else if (kind == "mask") {
+    s.index = s.index.to(strata::kBool);
+    s.values = strata::from_vector(h.values, options(strata::kFloat32, device));
+    s.self = s.values.clone();
+  } else if (kind == "rows") {
     s.values = strata::from_vector(h.values, Shape{n / kRowWidth, kRowWidth}, options(strata::kFloat32, device));
     s.self = strata::zeros({h.slots, kRowWidth}, options(strata::kFloat32, device));
   } else {
@@ -155,6 +178,50 @@ void BM_hotspot_index_put_acc_strata(benchmark::State& state) {
   set_bytes(state, state.range(0));
 }
 
+// General shapes (not the named cases): the typed row loop, the
+// scatter_reduce_ reductions and boolean masks.
+void BM_gather_dim1_strata(benchmark::State& state) {
+  StrataCase c = strata_case("dim1", state.range(0), kCpu);
+  for (auto _ : state) benchmark::DoNotOptimize(c.self.gather(1, c.index));
+  set_bytes(state, state.range(0));
+}
+
+void BM_scatter_add_dim1_strata(benchmark::State& state) {
+  StrataCase c = strata_case("dim1", state.range(0), kCpu);
+  for (auto _ : state) c.self.scatter_add_(1, c.index, c.values);
+  set_bytes(state, state.range(0));
+}
+
+void BM_scatter_dim1_strata(benchmark::State& state) {
+  StrataCase c = strata_case("dim1", state.range(0), kCpu);
+  for (auto _ : state) c.self.scatter_(1, c.index, c.values);
+  set_bytes(state, state.range(0));
+}
+
+void BM_scatter_reduce_amax_strata(benchmark::State& state) {
+  StrataCase c = strata_case("scatter", state.range(0), kCpu);
+  for (auto _ : state) c.self.scatter_reduce_(0, c.index, c.values, "amax", true);
+  set_bytes(state, state.range(0));
+}
+
+void BM_scatter_reduce_sum_strata(benchmark::State& state) {
+  StrataCase c = strata_case("scatter", state.range(0), kCpu);
+  for (auto _ : state) c.self.scatter_reduce_(0, c.index, c.values, "sum", true);
+  set_bytes(state, state.range(0));
+}
+
+void BM_index_mask_strata(benchmark::State& state) {
+  StrataCase c = strata_case("mask", state.range(0), kCpu);
+  for (auto _ : state) benchmark::DoNotOptimize(c.self.index({c.index}));
+  set_bytes(state, state.range(0));
+}
+
+void BM_index_put_mask_strata(benchmark::State& state) {
+  StrataCase c = strata_case("mask", state.range(0), kCpu);
+  for (auto _ : state) c.self.index_put_({c.index}, 1.5);
+  set_bytes(state, state.range(0));
+}
+
 void BM_seed_index_put_strata(benchmark::State& state) {
   Tensor t = strata::zeros({5, 5}, options(strata::kFloat32, kCpu));
   Tensor idx = strata::tensor({{1, 1}, {2, 2}, {3, 3}}, kCpu);
@@ -201,6 +268,13 @@ BENCHMARK(BM_index_add_rows_strata)->Name("index_add_rows/strata")->Apply(regist
 BENCHMARK(BM_hotspot_scatter_add_strata)->Name("hotspot_scatter_add_/strata")->Arg(kMi)->UseRealTime();
 BENCHMARK(BM_hotspot_index_put_acc_strata)->Name("hotspot_index_put_acc/strata")->Arg(kMi)->UseRealTime();
 BENCHMARK(BM_seed_index_put_strata)->Name("seed_index_put_/strata")->Arg(3)->UseRealTime();
+BENCHMARK(BM_gather_dim1_strata)->Name("gather_dim1/strata")->Arg(kMi)->UseRealTime();
+BENCHMARK(BM_scatter_add_dim1_strata)->Name("scatter_add_dim1/strata")->Arg(kMi)->UseRealTime();
+BENCHMARK(BM_scatter_dim1_strata)->Name("scatter_dim1/strata")->Arg(kMi)->UseRealTime();
+BENCHMARK(BM_scatter_reduce_amax_strata)->Name("scatter_reduce_amax/strata")->Arg(kMi)->UseRealTime();
+BENCHMARK(BM_scatter_reduce_sum_strata)->Name("scatter_reduce_sum/strata")->Arg(kMi)->UseRealTime();
+BENCHMARK(BM_index_mask_strata)->Name("index_mask/strata")->Arg(kMi)->UseRealTime();
+BENCHMARK(BM_index_put_mask_strata)->Name("index_put_mask/strata")->Arg(kMi)->UseRealTime();
 BENCHMARK(bare_put_loop<false>)->Name("index_put_/floor")->Apply(register_sizes);
 BENCHMARK(bare_put_loop<true>)->Name("index_put_acc/floor")->Apply(register_sizes);
 
@@ -221,7 +295,7 @@ AtenCase aten_case(const std::string& kind, int64_t n, at::Device device) {
   const StrataCase s = strata_case(kind, n, kCpu);
   AtenCase a;
   a.self = aten_of(s.self, device);
-  a.index = aten_of(s.index, device);
+  a.index = kind == "mask" ? aten_of(s.index.to(strata::kInt64), device).to(at::kBool) : aten_of(s.index, device);
   if (s.index2.defined()) a.index2 = aten_of(s.index2, device);
   a.values = aten_of(s.values, device);
   return a;
@@ -289,6 +363,60 @@ void BM_seed_index_put_aten(benchmark::State& state) {
   for (auto _ : state) t.index_put_(indices, values, false);
 }
 
+void BM_gather_dim1_aten(benchmark::State& state) {
+  AtenCase c = aten_case("dim1", state.range(0), at::kCPU);
+  for (auto _ : state) benchmark::DoNotOptimize(c.self.gather(1, c.index));
+  set_bytes(state, state.range(0));
+}
+
+void BM_scatter_add_dim1_aten(benchmark::State& state) {
+  AtenCase c = aten_case("dim1", state.range(0), at::kCPU);
+  for (auto _ : state) c.self.scatter_add_(1, c.index, c.values);
+  set_bytes(state, state.range(0));
+}
+
+void BM_scatter_dim1_aten(benchmark::State& state) {
+  AtenCase c = aten_case("dim1", state.range(0), at::kCPU);
+  for (auto _ : state) c.self.scatter_(1, c.index, c.values);
+  set_bytes(state, state.range(0));
+}
+
+void BM_scatter_reduce_amax_aten(benchmark::State& state) {
+  AtenCase c = aten_case("scatter", state.range(0), at::kCPU);
+  for (auto _ : state) c.self.scatter_reduce_(0, c.index, c.values, "amax", true);
+  set_bytes(state, state.range(0));
+}
+
+void BM_scatter_reduce_sum_aten(benchmark::State& state) {
+  AtenCase c = aten_case("scatter", state.range(0), at::kCPU);
+  for (auto _ : state) c.self.scatter_reduce_(0, c.index, c.values, "sum", true);
+  set_bytes(state, state.range(0));
+}
+
+void BM_index_mask_aten(benchmark::State& state) {
+  AtenCase c = aten_case("mask", state.range(0), at::kCPU);
+  c10::List<c10::optional<at::Tensor>> mask;
+  mask.push_back(c.index);
+  for (auto _ : state) benchmark::DoNotOptimize(at::index(c.self, mask));
+  set_bytes(state, state.range(0));
+}
+
+void BM_index_put_mask_aten(benchmark::State& state) {
+  AtenCase c = aten_case("mask", state.range(0), at::kCPU);
+  c10::List<c10::optional<at::Tensor>> mask;
+  mask.push_back(c.index);
+  const at::Tensor value = at::scalar_tensor(1.5);
+  for (auto _ : state) c.self.index_put_(mask, value, false);
+  set_bytes(state, state.range(0));
+}
+
+BENCHMARK(BM_gather_dim1_aten)->Name("gather_dim1/aten")->Arg(kMi)->UseRealTime();
+BENCHMARK(BM_scatter_add_dim1_aten)->Name("scatter_add_dim1/aten")->Arg(kMi)->UseRealTime();
+BENCHMARK(BM_scatter_dim1_aten)->Name("scatter_dim1/aten")->Arg(kMi)->UseRealTime();
+BENCHMARK(BM_scatter_reduce_amax_aten)->Name("scatter_reduce_amax/aten")->Arg(kMi)->UseRealTime();
+BENCHMARK(BM_scatter_reduce_sum_aten)->Name("scatter_reduce_sum/aten")->Arg(kMi)->UseRealTime();
+BENCHMARK(BM_index_mask_aten)->Name("index_mask/aten")->Arg(kMi)->UseRealTime();
+BENCHMARK(BM_index_put_mask_aten)->Name("index_put_mask/aten")->Arg(kMi)->UseRealTime();
 BENCHMARK(BM_scatter_add_aten)->Name("scatter_add_/aten")->Apply(register_sizes);
 BENCHMARK(BM_scatter_aten)->Name("scatter_/aten")->Apply(register_sizes);
 BENCHMARK(BM_index_put_aten)->Name("index_put_/aten")->Apply(register_sizes);
@@ -460,6 +588,14 @@ int main(int argc, char** argv) {
   std::printf("|---|---|---|---|---|---|\n");
   for (const char* op : {"scatter_add_", "scatter_", "index_put_", "index_put_acc", "index_add_rows",
                          "hotspot_scatter_add_", "hotspot_index_put_acc", "seed_index_put_"}) {
+    print_rows(results, op, "strata", "aten");
+  }
+  std::printf("\nGeneral shapes (1 Mi elements; dim1 = 1024 rows of 1024 along dim 1 into rows of 256; "
+              "scatter_reduce_ 1-D into n/16 slots; masks select a random half):\n");
+  std::printf("| op | elements | strata real (ns) | ATen real (ns) | ratio (real) | ratio (main-thread CPU) |\n");
+  std::printf("|---|---|---|---|---|---|\n");
+  for (const char* op : {"gather_dim1", "scatter_add_dim1", "scatter_dim1", "scatter_reduce_amax",
+                         "scatter_reduce_sum", "index_mask", "index_put_mask"}) {
     print_rows(results, op, "strata", "aten");
   }
   std::printf("\nThe hardware floor of index_put_ (a bare loop of the same random updates, one thread; "

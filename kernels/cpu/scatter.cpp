@@ -1,11 +1,13 @@
 // CPU kernels of the scatter family: indexed updates (scatter mode) and indexed
 // reads (gather mode) over a ScatterDesc.
 //
-// Each row of the iteration space is processed in blocks: first the byte
-// offsets of a block's destinations and sources are computed (code that depends
-// only on the number of index tensors), then a loop typed by (reduce, dtype)
-// applies them, prefetching destinations a few updates ahead. That keeps the
-// number of template instantiations small and the random-access loop tight.
+// Each row of the iteration space with one Int64 index operand (every op but
+// index_put_ with several index tensors) runs one loop typed by (reduce,
+// dtype) that computes each destination and applies it (typed_row). Other
+// rows are processed in blocks: first the byte offsets of a block's
+// destinations and sources are computed (code that depends only on the number
+// of index tensors), then a loop typed by (reduce, dtype) applies them,
+// prefetching destinations a few updates ahead.
 //
 // Determinism: a destination only ever receives its updates from one thread,
 // in index order. Work is split either over a "free" dimension (one that maps
@@ -17,18 +19,19 @@
 // apply only those landing in its range. Either way the result equals the
 // serial loop's, bit for bit, for any thread count.
 //
-// Many sums or assignments into a small dense target (scatter_add_ and
-// scatter_ of n updates into n/16 slots, a hot spot, index_put_ into a small
-// matrix) take a third route: the updates are cut into a fixed number of parts
-// that depends only on the update and slot counts, never on the thread count;
-// each part applies its updates to its own copy of the target (filled with the
-// additive identity for sums; for assignments, with a byte per slot marking
-// the slots the part wrote), and the copies are then merged into self in part
-// order. Assignments give the serial loop's bits (a later part overrides an
-// earlier one). Integer sums equal the serial loop's; float sums are rounded in
-// that fixed order, identical for any thread count (set_deterministic(true)
-// keeps the serial index order instead, the bits the CUDA sorted path
-// reproduces). That route also validates the indices as it goes, each block
+// Many sums, products, maxima, minima or assignments into a small dense target
+// (scatter_add_, scatter_reduce_ and scatter_ of n updates into n/16 slots, a
+// hot spot, index_put_ into a small matrix) take a third route: the updates
+// are cut into a fixed number of parts that depends only on the update and
+// slot counts, never on the thread count; each part applies its updates to its
+// own copy of the target (filled with the reduction's identity; for
+// assignments, with a byte per slot marking the slots the part wrote), and the
+// copies are then merged into self in part order. Assignments, maxima and
+// minima give the serial loop's bits (a later part's assignment overrides an
+// earlier one's; a tie keeps the earlier value, a NaN the later). Integer sums
+// and products equal the serial loop's; float ones are rounded in that fixed
+// order, identical for any thread count (set_deterministic(true) keeps the
+// serial index order instead, the bits the CUDA sorted path reproduces). That route also validates the indices as it goes, each block
 // of 512 just before it is applied (it stops at a block with an out-of-range
 // value; self is written only when all passed), sparing the separate
 // validation read; so does the bucket route (in its first pass, which writes
@@ -37,6 +40,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 #include <vector>
 
@@ -455,13 +459,22 @@ bool dense_target(const ScatterDesc& d, int64_t element) {
 /// How many parts `d` is split into on the partial route: 0 when it takes the
 /// other routes.
 int partial_parts(const ScatterDesc& d) {
-  // Sums: set_deterministic(true) asks for index order, the order the CUDA
-  // sorted path reproduces: the serial loop. Assignments give the serial
-  // loop's bits either way (later parts override earlier ones).
-  if (d.reduce == ScatterReduce::Add) {
-    if (is_deterministic()) return 0;
-  } else if (d.reduce != ScatterReduce::Assign) {
-    return 0;
+  // Sums and products: set_deterministic(true) asks for index order, the
+  // order the CUDA sorted path reproduces: the serial loop. Assignments, amax
+  // and amin give the serial loop's bits either way (a later part's
+  // assignment overrides an earlier one's; the merge keeps the earlier value
+  // on a tie and the later NaN, as the loop does).
+  switch (d.reduce) {
+    case ScatterReduce::Add:
+    case ScatterReduce::Multiply:
+      if (is_deterministic()) return 0;
+      break;
+    case ScatterReduce::Assign:
+    case ScatterReduce::Max:
+    case ScatterReduce::Min:
+      break;
+    case ScatterReduce::MeanDivide:
+      return 0;
   }
   if (d.ndim != 1 || d.num_indices < 1 || d.num_indices > 2) return 0;
   if (!indices_are_int64(d)) return 0;
@@ -480,14 +493,25 @@ int partial_parts(const ScatterDesc& d) {
   return parts >= 2 ? parts : 0;
 }
 
-/// The additive identity that leaves every value's bits alone: -0.0 for
-/// floating types (x + -0.0 == x, -0.0 included), 0 / false otherwise.
-template <typename T>
-T additive_identity() {
-  if constexpr (std::is_integral_v<T>) {
+/// The value a part's copy starts from: combining it into self leaves self's
+/// bits alone. Sums: -0.0 for floating types (x + -0.0 == x, -0.0 included),
+/// 0 / false otherwise; products: 1 (true); amax: -inf, the lowest integer or
+/// false; amin: +inf, the highest integer or true (scatter_combine keeps self
+/// on a tie, so an untouched slot never changes self).
+template <ScatterReduce R, typename T>
+T reduce_identity() {
+  if constexpr (std::is_same_v<T, bool>) {
+    return R == ScatterReduce::Multiply || R == ScatterReduce::Min;
+  } else if constexpr (std::is_integral_v<T>) {
+    if constexpr (R == ScatterReduce::Multiply) return T{1};
+    if constexpr (R == ScatterReduce::Max) return std::numeric_limits<T>::lowest();
+    if constexpr (R == ScatterReduce::Min) return std::numeric_limits<T>::max();
     return T{};
   } else {
-    return static_cast<T>(-0.0f);
+    if constexpr (R == ScatterReduce::Multiply) return convert<T>(1.0f);
+    if constexpr (R == ScatterReduce::Max) return convert<T>(-std::numeric_limits<float>::infinity());
+    if constexpr (R == ScatterReduce::Min) return convert<T>(std::numeric_limits<float>::infinity());
+    return convert<T>(-0.0f);
   }
 }
 
@@ -550,7 +574,7 @@ bool partial_updates(const ScatterDesc& d, int parts) {
       if constexpr (kAssign) {
         std::fill(mark, mark + slots, uint8_t{0});
       } else {
-        std::fill(copy, copy + slots, additive_identity<T>());
+        std::fill(copy, copy + slots, reduce_identity<R, T>());
       }
       ScatterDesc into_copy = d;
       into_copy.indexed = reinterpret_cast<char*>(copy);
@@ -834,6 +858,79 @@ RowOffsetsFn select_row_offsets(int num_indices) {
   }
 }
 
+/// One row of the iteration space with a single Int64 index operand (every
+/// scatter_, scatter_add_, scatter_reduce_ and gather, index_put_ with one
+/// index tensor), typed by (reduce, dtype) and fused: each position's
+/// destination is computed and applied in the same iteration, with no offset
+/// arrays in between (1 Mi positions along dim 1 of a 1024-row matrix, 2
+/// threads on the 2-core VM, medians: gather 2.00 -> 1.22 ms, scatter_ 2.14 ->
+/// 1.11 ms, scatter_add_ 2.45 -> 1.33 ms).
+/// kGather reads self into the direct operand instead.
+using TypedRowFn = void (*)(const ScatterDesc& d, int64_t indexed_base, int64_t direct_base, int64_t index_base,
+                            int64_t n);
+
+template <ScatterReduce R, typename T, bool kGather, bool kPrefetch>
+void typed_row(const ScatterDesc& d, int64_t indexed_base, int64_t direct_base, int64_t index_base, int64_t n) {
+  const IndexOperand& op = d.indices[0];
+  const char* const index = op.data + index_base;
+  const int64_t index_stride = op.byte_strides[0];
+  const int64_t target_stride = op.target_byte_stride;
+  const int64_t wrap = d.wrap_negative ? op.dim_size : 0;
+  char* const indexed = d.indexed + indexed_base;
+  const int64_t indexed_stride = d.indexed_strides[0];
+  const int64_t direct_stride = d.direct_is_scalar ? 0 : d.direct_strides[0];
+  char* const direct =
+      d.direct_is_scalar ? const_cast<char*>(reinterpret_cast<const char*>(d.scalar)) : d.direct + direct_base;
+  const ScatterAlpha alpha = d.alpha;
+  // Destination of position j (the index was validated before the kernel ran;
+  // a negative one wraps, branch-free, when the op allows it).
+  const auto target_of = [&](int64_t j) {
+    int64_t v = *reinterpret_cast<const int64_t*>(index + j * index_stride);
+    v += (v >> 63) & wrap;
+    return indexed + j * indexed_stride + v * target_stride;
+  };
+  constexpr int64_t kAhead = kPrefetchDistance;
+  for (int64_t j = 0; j < n; ++j) {
+    if constexpr (kPrefetch) {
+      if (j + kAhead < n) __builtin_prefetch(target_of(j + kAhead), kGather ? 0 : 1);
+    }
+    T* target = reinterpret_cast<T*>(target_of(j));
+    T* other = reinterpret_cast<T*>(direct + j * direct_stride);
+    if constexpr (kGather) {
+      *other = *target;
+    } else {
+      *target = scatter_combine<R, T>(*target, *other, alpha);
+    }
+  }
+}
+
+/// typed_row for `d`, or nullptr when `d` does not fit it (several or
+/// narrower index operands, a filtered part of a destination split).
+TypedRowFn select_typed_row(const ScatterDesc& d, bool gather_mode, bool filter) {
+  if (filter || d.num_indices != 1 || !indices_are_int64(d)) return nullptr;
+  // Prefetch destinations a few positions ahead when the span one row's index
+  // values can reach is beyond L2 (gather along a 4 KiB row stays in L1, where
+  // prefetching only adds an index load and an address per position).
+  const IndexOperand& op = d.indices[0];
+  const bool prefetch = op.dim_size * std::abs(op.target_byte_stride) > kPrefetchRowsMinBytes;
+  const auto pick = [&](auto reduce, auto tag) -> TypedRowFn {
+    using T = typename decltype(tag)::type;
+    constexpr ScatterReduce R = decltype(reduce)::value;
+    if (gather_mode) return prefetch ? &typed_row<R, T, true, true> : &typed_row<R, T, true, false>;
+    return prefetch ? &typed_row<R, T, false, true> : &typed_row<R, T, false, false>;
+  };
+  if (gather_mode || d.reduce == ScatterReduce::Assign) {
+    // Copies and assignments move bytes: one instantiation per element size.
+    return dispatch_bits(ElementwiseDesc::dtype_size(d.dtype), [&](auto tag) {
+      return pick(std::integral_constant<ScatterReduce, ScatterReduce::Assign>{}, tag);
+    });
+  }
+  if (d.reduce == ScatterReduce::MeanDivide) return nullptr;
+  return dispatch_scatter_reduce(d.reduce, [&](auto reduce) {
+    return dispatch_dtype(d.dtype, [&](auto tag) { return pick(reduce, tag); });
+  });
+}
+
 /// Prefetches the destination row of row `r` of a two-dimensional `d` (one
 /// row dimension after the contiguous one). Out of line: it runs on few shapes
 /// and would crowd the registers of the row loop.
@@ -866,6 +963,7 @@ void run_serial(const ScatterDesc& d, ApplyFn apply, bool gather_mode, bool filt
   const int64_t element = static_cast<int64_t>(ElementwiseDesc::dtype_size(d.dtype));
   const RowOffsetsFn offsets_of =
       filter ? select_row_offsets<true>(d.num_indices) : select_row_offsets<false>(d.num_indices);
+  const TypedRowFn typed = whole_rows ? nullptr : select_typed_row(d, gather_mode, filter);
   const char* direct = d.direct_is_scalar ? reinterpret_cast<const char*>(d.scalar) : d.direct;
   const int64_t row = d.sizes[0];
   const int64_t rows = d.numel / row;
@@ -897,6 +995,8 @@ void run_serial(const ScatterDesc& d, ApplyFn apply, bool gather_mode, bool filt
         row_fn(d, d.indexed + dst[0] + k0 * element, direct + src[0] + (d.direct_is_scalar ? 0 : k0 * element),
                k1 - k0, d.direct_is_scalar);
       }
+    } else if (typed != nullptr) {
+      typed(d, indexed_base, direct_base, index_base[0], row);
     } else {
       for (int64_t j0 = 0; j0 < row; j0 += kBlock) {
         const int64_t j1 = std::min(row, j0 + kBlock);
@@ -1010,9 +1110,16 @@ FusedCheck scatter_update_checked(const ScatterDesc& d) {
         return partial_updates_for<ScatterReduce::Assign, Bits>(d, parts);
       });
     } else {
-      applied = dispatch_dtype(d.dtype, [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        return partial_updates_for<ScatterReduce::Add, T>(d, parts);
+      applied = dispatch_scatter_reduce(d.reduce, [&](auto reduce) {
+        constexpr ScatterReduce R = decltype(reduce)::value;
+        if constexpr (R == ScatterReduce::Assign || R == ScatterReduce::MeanDivide) {
+          return false;  // not reached: partial_parts takes neither here
+        } else {
+          return dispatch_dtype(d.dtype, [&](auto tag) {
+            using T = typename decltype(tag)::type;
+            return partial_updates_for<R, T>(d, parts);
+          });
+        }
       });
     }
   } else if (const int shift = bucket_shift(d); shift >= 0) {

@@ -574,6 +574,9 @@ const Tensor& Tensor::scatter_reduce_(int64_t dim, const Tensor& index, const Te
   }
   STRATA_CHECK(!(mean && dtype() == kBool), DTypeError,
                "scatter_reduce(): reduce \"mean\" is not supported for Bool tensors");
+  // One pass over self: the indices are checked as scatter_add_'s are (on the
+  // CPU's fused routes, while the updates go to private copies).
+  if (include_self && !mean) return scatter_impl(*this, dim, index, &src, nullptr, op);
   const std::optional<int64_t> checked = check_scatter(*this, dim, index, &src);
   if (!checked) return *this;
   const Device dev = device();

@@ -635,6 +635,105 @@ TEST_P(ScatterTest, ManyAssignmentsIntoFewSlotsKeepTheLastInIndexOrder) {
   }
 }
 
+// scatter_reduce_ "amax", "amin" and "prod" of many updates into few slots
+// (on the CPU: the partial route, parts of the updates into private copies
+// merged in order): amax and amin give the serial loop's bits, ties of -0.0
+// and +0.0 and NaNs included; products match the reference and do not depend
+// on the thread count, and in deterministic mode are the serial loop's bits;
+// a bad index anywhere writes nothing.
+TEST_P(ScatterTest, ManyReductionsIntoFewSlotsMatchTheSerialLoop) {
+  std::mt19937 rng(35);
+  const int64_t n = (int64_t{1} << 17) + 77;
+  const int64_t slots = 997;
+  const int threads = get_num_threads();
+  Tensor index = random_index({n}, slots, dev(), rng);
+  const auto index_values = index.to_vector<int64_t>();
+  for (const char* reduce : {"amax", "amin"}) {
+    for (DType dtype : kAllDTypes) {
+      Tensor src = random_values({n}, dtype, dev(), rng, 100);
+      Tensor self = random_values({slots}, dtype, dev(), rng, 100);
+      const auto expected = reference_scatter(host_values(self), {slots}, 0, host_values(index), {n},
+                                              host_values(src), {n}, reduce, true, dtype);
+      const void* data = self.data_ptr();
+      self.scatter_reduce_(0, index, src, reduce);
+      EXPECT_EQ(self.data_ptr(), data);
+      EXPECT_EQ(host_values(self), expected) << reduce << " " << dtype;
+    }
+    // Float32 bits: signed zeros tie (the first one in index order stays) and
+    // NaNs win (the last one in index order stays), as in the serial loop.
+    std::vector<float> src_values(static_cast<size_t>(n)), self_values(static_cast<size_t>(slots));
+    for (auto& v : self_values) v = (rng() % 2) != 0 ? 0.0f : -0.0f;
+    for (size_t j = 0; j < src_values.size(); ++j) {
+      const uint32_t pick = rng() % 1000;
+      float v = pick < 450 ? 0.0f : pick < 900 ? -0.0f : static_cast<float>(rng() % 7) * (reduce[2] == 'a' ? -1.f : 1.f);
+      if (pick >= 998) {
+        const uint32_t nan_bits = 0x7fc00000u | static_cast<uint32_t>(j & 0xffff);  // a payload per position
+        std::memcpy(&v, &nan_bits, sizeof v);
+      }
+      src_values[j] = v;
+    }
+    std::vector<float> serial = self_values;
+    for (size_t j = 0; j < src_values.size(); ++j) {
+      float& a = serial[static_cast<size_t>(index_values[j])];
+      const float b = src_values[j];
+      const bool take = std::isnan(b) || (reduce[2] == 'a' ? b > a : b < a);
+      if (take) a = b;
+    }
+    Tensor src = from_vector<float>(src_values, opts(kFloat32));
+    for (int t : {1, 2, 3}) {
+      set_num_threads(t);
+      Tensor self = from_vector<float>(self_values, opts(kFloat32));
+      self.scatter_reduce_(0, index, src, reduce);
+      const auto got = self.to_vector<float>();
+      ASSERT_EQ(std::memcmp(got.data(), serial.data(), serial.size() * sizeof(float)), 0)
+          << reduce << ", " << t << " threads";
+    }
+    set_num_threads(threads);
+  }
+  // Products of values near 1 (no overflow): near the reference in any mode,
+  // the same bits for any thread count, the serial loop's in deterministic mode.
+  std::uniform_real_distribution<float> near_one(0.999f, 1.001f);
+  std::vector<float> factors(static_cast<size_t>(n)), start(static_cast<size_t>(slots));
+  for (auto& v : factors) v = near_one(rng);
+  for (auto& v : start) v = near_one(rng);
+  std::vector<double> exact(start.begin(), start.end());
+  std::vector<float> serial = start;
+  for (size_t j = 0; j < factors.size(); ++j) {
+    exact[static_cast<size_t>(index_values[j])] *= factors[j];
+    serial[static_cast<size_t>(index_values[j])] *= factors[j];
+  }
+  Tensor src = from_vector<float>(factors, opts(kFloat32));
+  const Tensor base = from_vector<float>(start, opts(kFloat32));
+  const bool gpu = !dev().is_cpu();
+  if (gpu) set_deterministic(true);  // GPU atomics multiply in any order otherwise
+  const Tensor product = base.scatter_reduce(0, index, src, "prod");
+  const auto got = product.to_vector<float>();
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], exact[i], 1e-4) << "slot " << i;
+  for (int t : {1, 3}) {
+    set_num_threads(t);
+    EXPECT_EQ(host_bytes(base.scatter_reduce(0, index, src, "prod")), host_bytes(product)) << t << " threads";
+  }
+  set_num_threads(threads);
+  set_deterministic(true);
+  const auto ordered = base.scatter_reduce(0, index, src, "prod").to_vector<float>();
+  EXPECT_EQ(std::memcmp(ordered.data(), serial.data(), serial.size() * sizeof(float)), 0);
+  set_deterministic(false);
+  // A bad index in the first, a middle or the last block: IndexError, nothing written.
+  Tensor self = from_vector<float>(start, opts(kFloat32));
+  const auto before = host_bytes(self);
+  for (const char* reduce : {"amax", "amin", "prod", "sum"}) {
+    for (int64_t at : {int64_t{0}, n / 2 + 3, n - 1}) {
+      std::vector<int64_t> bad = index_values;
+      bad[static_cast<size_t>(at)] = -1;
+      Tensor bad_index = from_vector<int64_t>(bad, opts(kInt64));
+      EXPECT_EQ(error_message<IndexError>([&] { self.scatter_reduce_(0, bad_index, src, reduce); }),
+                "index -1 is out of bounds for dimension 0 with size 997")
+          << reduce << " at " << at;
+      EXPECT_EQ(host_bytes(self), before) << reduce << " at " << at;
+    }
+  }
+}
+
 TEST_P(ScatterTest, CudaEqualsCpu) {
   if (GetParam() != "cuda") GTEST_SKIP() << "compares the CUDA result with the CPU one";
   std::mt19937 rng(13);
