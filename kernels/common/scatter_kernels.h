@@ -31,6 +31,12 @@ enum class FusedCheck {
 FusedCheck scatter_update_checked(const ScatterDesc& d);
 /// Gather mode: direct[pos] = indexed[offset(pos)].
 void gather(const ScatterDesc& d);
+/// The gather with its indices validated in the loop that reads them (one
+/// Int64 index operand): Applied, or OutOfRange when some index was out of
+/// range (the direct operand, the caller's fresh output, then holds partial
+/// results and is discarded; self is only read); NotTaken for other `d`
+/// (validate, then call gather). Spares the separate validation read.
+FusedCheck gather_checked(const ScatterDesc& d);
 /// out[i] = {min, max} of tensors[i]. Tensors must be non-empty.
 void index_min_max(const IndexTensorDesc* tensors, int count, IndexRange* out);
 

@@ -343,6 +343,18 @@ void run_checked(const ScatterDesc& unguarded, const Device& device, const Index
 
 void run_checked_gather(const ScatterDesc& d, const Device& device, const IndexBound* bounds, size_t count,
                         bool allow_negative) {
+  if (device.is_cpu()) {
+    switch (kernels::cpu::gather_checked(d)) {
+      case kernels::cpu::FusedCheck::Applied:
+        return;
+      case kernels::cpu::FusedCheck::OutOfRange:
+        // The min/max pass finds the value to report, and throws.
+        check_index_bounds(bounds, count, allow_negative);
+        STRATA_FAIL(Error, "internal: an index was out of range, but the bounds check passed");
+      case kernels::cpu::FusedCheck::NotTaken:
+        break;
+    }
+  }
   run_checked(d, device, bounds, count, allow_negative, /*gather=*/true);
 }
 
