@@ -900,10 +900,18 @@ bool typed_row(const ScatterDesc& d, int64_t indexed_base, int64_t direct_base, 
     v += (v >> 63) & wrap;
     return indexed + j * indexed_stride + v * target_stride;
   };
+  // The address a few positions ahead, its index unchecked (a prefetch never
+  // faults): formed in integers.
+  const auto ahead_of = [&](int64_t j) {
+    int64_t v = *reinterpret_cast<const int64_t*>(index + j * index_stride);
+    v += (v >> 63) & wrap;
+    return reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(indexed) +
+                                         static_cast<uintptr_t>(j * indexed_stride + v * target_stride));
+  };
   constexpr int64_t kAhead = kPrefetchDistance;
   for (int64_t j = 0; j < n; ++j) {
     if constexpr (kPrefetch) {
-      if (j + kAhead < n) __builtin_prefetch(target_of(j + kAhead), kGather ? 0 : 1);
+      if (j + kAhead < n) __builtin_prefetch(ahead_of(j + kAhead), kGather ? 0 : 1);
     }
     T* target = reinterpret_cast<T*>(target_of(j));
     T* other = reinterpret_cast<T*>(direct + j * direct_stride);
