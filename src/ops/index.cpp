@@ -9,9 +9,11 @@
 #include <span>
 
 #include "kernels/common/scatter_kernels.h"
+#include "kernels/cpu/fill.h"
 #include "src/core/check.h"
 #include "src/core/recycling_allocator.h"
 #include "src/core/scalar_convert.h"
+#include "src/ops/elementwise_iter.h"
 #include "src/ops/overlap.h"
 #include "strata/factories.h"
 #include "strata/ops.h"
@@ -26,25 +28,53 @@ namespace {
 
 /// The coordinates of the non-zero elements of `mask`, one Int64 tensor per
 /// mask dimension, on `device` (PyTorch's nonzero; reads the mask on the host).
+/// Two passes over the mask bytes (Bool and UInt8 are one byte each): a count,
+/// then branch-free writes into tensors of exactly that length.
 std::vector<Tensor> mask_coordinates(const Tensor& mask, const Device& device) {
-  const std::vector<uint8_t> values = mask.to(Device(DeviceType::CPU)).to_vector<uint8_t>();
+  const Device cpu(DeviceType::CPU);
+  const Tensor host = (mask.is_cpu() ? mask : mask.to(cpu)).contiguous();
+  const uint8_t* m = static_cast<const uint8_t*>(host.data_ptr());
+  const int64_t n = host.numel();
+  int64_t count = 0;
+  for (int64_t i = 0; i < n; ++i) count += m[i] != 0;
   const Shape sizes = mask.sizes();
   const size_t ndim = sizes.size();
-  std::vector<std::vector<int64_t>> coords(ndim);
-  std::vector<int64_t> coord(ndim, 0);
-  for (uint8_t v : values) {
-    if (v != 0) {
-      for (size_t d = 0; d < ndim; ++d) coords[d].push_back(coord[d]);
+  std::vector<Tensor> out;
+  std::vector<int64_t*> coords(ndim);
+  for (size_t d = 0; d < ndim; ++d) {
+    out.push_back(empty({count}, TensorOptions().dtype(kInt64).device(cpu)));
+    coords[d] = static_cast<int64_t*>(out.back().data_ptr());
+  }
+  // Row by row of the innermost dimension: the outer coordinates are fixed
+  // along a row. Every position is written at slot k, which only a true
+  // element keeps (k advances past it); the slot after the last true element
+  // is never written (k < count there).
+  const int64_t row = sizes[ndim - 1];
+  std::vector<int64_t> outer(ndim, 0);
+  int64_t k = 0;
+  for (int64_t base = 0; base < n && row > 0; base += row) {
+    const uint8_t* r = m + base;
+    int64_t* last = coords[ndim - 1];
+    if (k + row <= count) {
+      for (int64_t j = 0; j < row; ++j) {
+        for (size_t d = 0; d + 1 < ndim; ++d) coords[d][k] = outer[d];
+        last[k] = j;
+        k += r[j] != 0;
+      }
+    } else {  // near the end: write only true elements
+      for (int64_t j = 0; j < row; ++j) {
+        if (r[j] == 0) continue;
+        for (size_t d = 0; d + 1 < ndim; ++d) coords[d][k] = outer[d];
+        last[k++] = j;
+      }
     }
-    for (size_t d = ndim; d-- > 0;) {
-      if (++coord[d] < sizes[d]) break;
-      coord[d] = 0;
+    for (size_t d = ndim - 1; d-- > 0;) {
+      if (++outer[d] < sizes[d]) break;
+      outer[d] = 0;
     }
   }
-  std::vector<Tensor> out;
-  for (size_t d = 0; d < ndim; ++d) {
-    const auto count = static_cast<int64_t>(coords[d].size());
-    out.push_back(from_vector<int64_t>(coords[d], Shape{count}, TensorOptions().dtype(kInt64).device(device)));
+  if (device != cpu) {
+    for (Tensor& t : out) t = t.to(device);
   }
   return out;
 }
@@ -255,6 +285,25 @@ bool is_masked_fill(const Tensor& self, const TensorIndices& indices, const Tens
   return masks == 1 && others == 0;
 }
 
+/// self[mask] = value on the CPU for a mask of self's whole shape, the common
+/// form (t[t < 0] = 0): one elementwise pass, no coordinates of the true
+/// elements are built. False, nothing done, for any other form.
+bool masked_fill_in_place(const Tensor& self, const TensorIndices& indices, const Scalar& value) {
+  if (indices.size() != 1 || !indices[0] || !indices[0]->defined()) return false;
+  const Tensor& mask = *indices[0];
+  if (mask.dim() == 0 || mask.sizes() != self.sizes()) return false;
+  ops::assert_no_partial_overlap(self, mask);  // b[b] = false is fine, as in PyTorch
+  detail::check_scalar_fits(value, self.dtype());
+  alignas(8) unsigned char element[8] = {};
+  detail::store_scalar(value, self.dtype(), element);
+  const StridedOperand inputs[] = {operand_of(mask)};
+  kernels::UninitializedDesc<kernels::ElementwiseDesc> storage;
+  kernels::ElementwiseDesc& desc = storage.get();
+  build_elementwise_desc(desc, operand_of(self), inputs, "index_put_");
+  kernels::cpu::masked_fill(desc, element);
+  return true;
+}
+
 const Tensor& index_put_impl(const Tensor& self, const TensorIndices& indices, const Tensor* values,
                              const Scalar* value, bool accumulate) {
   const auto check_value_dtype = [&] {
@@ -270,6 +319,7 @@ const Tensor& index_put_impl(const Tensor& self, const TensorIndices& indices, c
     const Scalar item = values->item();
     return index_put_impl(self, indices, nullptr, &item, /*accumulate=*/false);
   }
+  if (values == nullptr && masked_fill && self.is_cpu() && masked_fill_in_place(self, indices, *value)) return self;
   if (values != nullptr) {
     if (values->dim() == 0 && values->device() != self.device()) {
       check_value_dtype();

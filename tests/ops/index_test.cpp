@@ -215,6 +215,37 @@ TEST_P(IndexTest, BoolMaskSelectsTrueElements) {
   EXPECT_EQ(self.index({row_mask}).sizes(), (Shape{2, 5}));
 }
 
+TEST_P(IndexTest, MaskedFillOfALargeTensorMatchesTheReference) {
+  // self[mask] = value with a mask of self's whole shape (on the CPU one
+  // elementwise pass, in parallel chunks): every dtype, Bool and UInt8 masks,
+  // a contiguous self and a transposed one with a transposed mask, and the
+  // reads self[mask] of the same masks.
+  std::mt19937 rng(27);
+  for (DType dtype : kAllDTypes) {
+    for (bool transposed : {false, true}) {
+      Tensor base = random_values({300, 700}, dtype, dev(), rng);
+      Tensor self = transposed ? base.t() : base;
+      Tensor mask_base = random_values({300, 700}, kBool, dev(), rng);
+      Tensor mask = transposed ? mask_base.t() : mask_base;
+      if (dtype == kInt16) mask = mask.to(kUInt8);
+      const auto s = host_values(self), m = host_values(mask);
+      std::vector<double> expected_read;
+      auto expected = s;
+      for (size_t i = 0; i < s.size(); ++i) {
+        if (m[i] != 0) {
+          expected_read.push_back(s[i]);
+          expected[i] = 1.0;
+        }
+      }
+      EXPECT_EQ(host_values(self.index({mask})), expected_read) << dtype << " " << transposed;
+      const void* data = self.data_ptr();
+      self.index_put_({mask}, Scalar(1.0));
+      EXPECT_EQ(self.data_ptr(), data);
+      EXPECT_EQ(host_values(self), expected) << dtype << " " << transposed;
+    }
+  }
+}
+
 TEST_P(IndexTest, NonContiguousSelfValuesAndIndices) {
   std::mt19937 rng(26);
   Tensor base = random_values({8, 6}, kFloat32, dev(), rng);
