@@ -414,6 +414,20 @@ Tensor Tensor::index_put(const TensorIndices& indices, const Scalar& value, bool
 }
 
 Tensor Tensor::index(const TensorIndices& indices) const {
+  // self[mask] with a mask of self's whole shape, both dense on the CPU: the
+  // selected elements copied in order (PyTorch's masked_select), no
+  // coordinates built.
+  if (indices.size() == 1 && indices[0] && indices[0]->defined() && is_cpu()) {
+    const Tensor& mask = *indices[0];
+    if ((mask.dtype() == kBool || mask.dtype() == kUInt8) && mask.is_cpu() && mask.dim() > 0 &&
+        mask.sizes() == sizes() && mask.is_contiguous() && is_contiguous()) {
+      const auto* bytes = static_cast<const uint8_t*>(mask.data_ptr());
+      Tensor out = empty({kernels::cpu::count_selected(bytes, numel())}, TensorOptions().dtype(dtype()));
+      kernels::cpu::masked_select(static_cast<const char*>(data_ptr()), bytes, numel(), element_size(),
+                                  static_cast<char*>(out.data_ptr()));
+      return out;
+    }
+  }
   ops::AdvancedIndex ai = ops::make_advanced_index(*this, indices);
   Tensor out = empty(ai.result_shape, TensorOptions().dtype(dtype()).device(device()));
   if (out.numel() == 0) return out;
