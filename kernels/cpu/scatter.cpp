@@ -886,8 +886,9 @@ bool typed_row(const ScatterDesc& d, int64_t indexed_base, int64_t direct_base, 
   char* const direct =
       d.direct_is_scalar ? const_cast<char*>(reinterpret_cast<const char*>(d.scalar)) : d.direct + direct_base;
   const ScatterAlpha alpha = d.alpha;
-  // Destination of position j (the index was validated before the kernel ran;
-  // a negative one wraps, branch-free, when the op allows it).
+  // Destination of position j (the index was validated before the kernel ran,
+  // or is here with kChecked; a negative one wraps, branch-free, when the op
+  // allows it).
   const uint64_t span = static_cast<uint64_t>(op.dim_size + wrap);
   uint64_t bad = 0;
   const auto target_of = [&](int64_t j) {
@@ -901,12 +902,14 @@ bool typed_row(const ScatterDesc& d, int64_t indexed_base, int64_t direct_base, 
     return indexed + j * indexed_stride + v * target_stride;
   };
   // The address a few positions ahead, its index unchecked (a prefetch never
-  // faults): formed in integers.
+  // faults): formed in unsigned integers, which wrap where a wild index would
+  // overflow.
   const auto ahead_of = [&](int64_t j) {
     int64_t v = *reinterpret_cast<const int64_t*>(index + j * index_stride);
     v += (v >> 63) & wrap;
     return reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(indexed) +
-                                         static_cast<uintptr_t>(j * indexed_stride + v * target_stride));
+                                         static_cast<uintptr_t>(j * indexed_stride) +
+                                         static_cast<uintptr_t>(v) * static_cast<uintptr_t>(target_stride));
   };
   constexpr int64_t kAhead = kPrefetchDistance;
   for (int64_t j = 0; j < n; ++j) {

@@ -329,6 +329,16 @@ TEST_P(ScatterTest, TheFirstBadIndexOfALongIndexIsNamed) {
   EXPECT_EQ(error_message<IndexError>([&] { (void)matrix.gather(0, transposed); }),
             "index -7 is out of bounds for dimension 0 with size 100");
   EXPECT_EQ(host_bytes(matrix), matrix_before);
+  // Wild values in a gather from a 4 MiB self, whose loop prefetches
+  // destinations from indices it has not checked yet.
+  const int64_t slots = int64_t{1} << 20;
+  Tensor big = random_values({slots}, kFloat32, dev(), rng);
+  for (int64_t wild : {int64_t{1} << 62, std::numeric_limits<int64_t>::min(), -slots - 1}) {
+    std::vector<int64_t> wild_values = random_index({4096}, slots, Device(DeviceType::CPU), rng).to_vector<int64_t>();
+    wild_values[2000] = wild;
+    EXPECT_EQ(error_message<IndexError>([&] { (void)big.gather(0, from_vector<int64_t>(wild_values, opts(kInt64))); }),
+              "index " + std::to_string(wild) + " is out of bounds for dimension 0 with size " + std::to_string(slots));
+  }
 }
 
 TEST_P(ScatterTest, ZeroDimTensorsActAsOneElement) {
