@@ -341,36 +341,36 @@ void run_checked(const ScatterDesc& unguarded, const Device& device, const Index
 
 }  // namespace
 
+namespace {
+
+/// The outcome of a CPU route that checks the indices in the pass that reads
+/// them: true when it did the op; throws when an index was out of range (rare:
+/// the min/max pass then finds the value to report); false when not taken.
+bool fused_route_done(kernels::cpu::FusedCheck outcome, const IndexBound* bounds, size_t count, bool allow_negative) {
+  switch (outcome) {
+    case kernels::cpu::FusedCheck::Applied:
+      return true;
+    case kernels::cpu::FusedCheck::OutOfRange:
+      check_index_bounds(bounds, count, allow_negative);
+      STRATA_FAIL(Error, "internal: an index was out of range, but the bounds check passed");
+    case kernels::cpu::FusedCheck::NotTaken:
+      break;
+  }
+  return false;
+}
+
+}  // namespace
+
 void run_checked_gather(const ScatterDesc& d, const Device& device, const IndexBound* bounds, size_t count,
                         bool allow_negative) {
-  if (device.is_cpu()) {
-    switch (kernels::cpu::gather_checked(d)) {
-      case kernels::cpu::FusedCheck::Applied:
-        return;
-      case kernels::cpu::FusedCheck::OutOfRange:
-        // The min/max pass finds the value to report, and throws.
-        check_index_bounds(bounds, count, allow_negative);
-        STRATA_FAIL(Error, "internal: an index was out of range, but the bounds check passed");
-      case kernels::cpu::FusedCheck::NotTaken:
-        break;
-    }
-  }
+  if (device.is_cpu() && fused_route_done(kernels::cpu::gather_checked(d), bounds, count, allow_negative)) return;
   run_checked(d, device, bounds, count, allow_negative, /*gather=*/true);
 }
 
 void run_checked_scatter_update(const ScatterDesc& d, const Device& device, const IndexBound* bounds,
                                 size_t count, bool allow_negative) {
-  if (device.is_cpu()) {
-    switch (kernels::cpu::scatter_update_checked(d)) {
-      case kernels::cpu::FusedCheck::Applied:
-        return;
-      case kernels::cpu::FusedCheck::OutOfRange:
-        // Rare: the min/max pass finds the value to report, and throws.
-        check_index_bounds(bounds, count, allow_negative);
-        STRATA_FAIL(Error, "internal: an index was out of range, but the bounds check passed");
-      case kernels::cpu::FusedCheck::NotTaken:
-        break;
-    }
+  if (device.is_cpu() && fused_route_done(kernels::cpu::scatter_update_checked(d), bounds, count, allow_negative)) {
+    return;
   }
   run_checked(d, device, bounds, count, allow_negative, /*gather=*/false);
 }
