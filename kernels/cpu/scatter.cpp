@@ -172,6 +172,23 @@ bool rows_are_contiguous(const ScatterDesc& d) {
 /// destination lies in [lo, hi) are applied (flat_update_range).
 using FlatFn = void (*)(const ScatterDesc& d, int64_t begin, int64_t end, int64_t lo, int64_t hi);
 
+/// The coordinate an index value `v` stands for: valid values lie in
+/// [-size, size) when wrapping (`wrap` = size), [0, size) otherwise (`wrap` =
+/// 0; `span` = size + wrap), one unsigned compare each (a value below the range
+/// wraps to a huge number). With kChecked an out-of-range value sets `bad` and
+/// counts as 0, so that the address formed from it stays inside the target.
+/// Wrapping adds the size, branch-free: a no-op (mask 0) when wrapping is off
+/// or the value is non-negative.
+template <bool kChecked>
+inline int64_t index_coordinate(int64_t v, int64_t wrap, uint64_t span, uint64_t& bad) {
+  if constexpr (kChecked) {
+    const bool out = static_cast<uint64_t>(v) + static_cast<uint64_t>(wrap) >= span;  // no signed overflow
+    bad |= out;
+    v = out ? 0 : v;
+  }
+  return v + ((v >> 63) & wrap);
+}
+
 /// Element offsets of the flat case's destinations: one or two dense Int64
 /// index operands (8 bytes apart), negative values wrapped when the descriptor
 /// asks for it. With kChecked, every value is validated as it is read: an
@@ -194,31 +211,18 @@ class FlatIndexer {
 
   /// Offset (in elements of T) of position j's destination.
   int64_t operator()(int64_t j) {
-    int64_t offset = coordinate(ia_[j], wa_, span_a_) * sa_;
-    if constexpr (kNumIndices > 1) offset += coordinate(ib_[j], wb_, span_b_) * sb_;
+    int64_t offset = index_coordinate<kChecked>(ia_[j], wa_, span_a_, bad_) * sa_;
+    if constexpr (kNumIndices > 1) offset += index_coordinate<kChecked>(ib_[j], wb_, span_b_, bad_) * sb_;
     return offset;
   }
   /// True when the destination is index[j] itself (one operand, unit stride,
   /// nothing to wrap): unit(j) then serves in a loop of a few instructions.
   bool is_unit() const { return kNumIndices == 1 && sa_ == 1 && wa_ == 0; }
-  int64_t unit(int64_t j) { return coordinate(ia_[j], 0, span_a_); }
+  int64_t unit(int64_t j) { return index_coordinate<kChecked>(ia_[j], 0, span_a_, bad_); }
   /// False once an out-of-range value was read (kChecked only).
   bool ok() const { return bad_ == 0; }
 
  private:
-  // Valid values lie in [-size, size) when wrapping, [0, size) otherwise: one
-  // unsigned compare each (a value below the range wraps to a huge number).
-  // Wrapping adds the size, branch-free: a no-op (mask 0) when wrapping is off
-  // or the value is non-negative.
-  int64_t coordinate(int64_t v, int64_t wrap, uint64_t span) {
-    if constexpr (kChecked) {
-      const bool out = static_cast<uint64_t>(v) + static_cast<uint64_t>(wrap) >= span;  // no signed overflow
-      bad_ |= out;
-      v = out ? 0 : v;
-    }
-    return v + ((v >> 63) & wrap);
-  }
-
   const int64_t* ia_;
   const int64_t* ib_;
   int64_t sa_, sb_, wa_, wb_;
@@ -892,21 +896,16 @@ bool typed_row(const ScatterDesc& d, int64_t indexed_base, int64_t direct_base, 
   const uint64_t span = static_cast<uint64_t>(op.dim_size + wrap);
   uint64_t bad = 0;
   const auto target_of = [&](int64_t j) {
-    int64_t v = *reinterpret_cast<const int64_t*>(index + j * index_stride);
-    if constexpr (kChecked) {
-      const bool out = static_cast<uint64_t>(v) + static_cast<uint64_t>(wrap) >= span;
-      bad |= out;
-      v = out ? 0 : v;
-    }
-    v += (v >> 63) & wrap;
+    const int64_t v = index_coordinate<kChecked>(*reinterpret_cast<const int64_t*>(index + j * index_stride), wrap,
+                                                 span, bad);
     return indexed + j * indexed_stride + v * target_stride;
   };
   // The address a few positions ahead, its index unchecked (a prefetch never
   // faults): formed in unsigned integers, which wrap where a wild index would
   // overflow.
   const auto ahead_of = [&](int64_t j) {
-    int64_t v = *reinterpret_cast<const int64_t*>(index + j * index_stride);
-    v += (v >> 63) & wrap;
+    const int64_t v =
+        index_coordinate<false>(*reinterpret_cast<const int64_t*>(index + j * index_stride), wrap, span, bad);
     return reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(indexed) +
                                          static_cast<uintptr_t>(j * indexed_stride) +
                                          static_cast<uintptr_t>(v) * static_cast<uintptr_t>(target_stride));
@@ -931,6 +930,7 @@ bool typed_row(const ScatterDesc& d, int64_t indexed_base, int64_t direct_base, 
 /// narrower index operands, a filtered part of a destination split).
 TypedRowFn select_typed_row(const ScatterDesc& d, bool gather_mode, bool filter, bool checked) {
   if (filter || d.num_indices != 1 || !indices_are_int64(d)) return nullptr;
+  if (checked && !gather_mode) return nullptr;  // a scatter validates before it writes
   // Prefetch destinations a few positions ahead when the span one row's index
   // values can reach is beyond L2 (gather along a 4 KiB row stays in L1, where
   // prefetching only adds an index load and an address per position).
@@ -943,7 +943,6 @@ TypedRowFn select_typed_row(const ScatterDesc& d, bool gather_mode, bool filter,
     if (gather_mode) return prefetch ? &typed_row<R, T, true, true> : &typed_row<R, T, true, false>;
     return prefetch ? &typed_row<R, T, false, true> : &typed_row<R, T, false, false>;
   };
-  if (checked && !gather_mode) return nullptr;
   if (gather_mode || d.reduce == ScatterReduce::Assign) {
     // Copies and assignments move bytes: one instantiation per element size.
     return dispatch_bits(ElementwiseDesc::dtype_size(d.dtype), [&](auto tag) {

@@ -28,15 +28,15 @@ namespace {
 
 /// The coordinates of the non-zero elements of `mask`, one Int64 tensor per
 /// mask dimension, on `device` (PyTorch's nonzero; reads the mask on the host).
-/// Two passes over the mask bytes (Bool and UInt8 are one byte each): a count,
-/// then branch-free writes into tensors of exactly that length.
+/// Two passes over the mask bytes (Bool and UInt8 are one byte each): a count
+/// (count_selected, the CPU masked_select's), then branch-free writes into
+/// tensors of exactly that length.
 std::vector<Tensor> mask_coordinates(const Tensor& mask, const Device& device) {
   const Device cpu(DeviceType::CPU);
   const Tensor host = (mask.is_cpu() ? mask : mask.to(cpu)).contiguous();
   const uint8_t* m = static_cast<const uint8_t*>(host.data_ptr());
   const int64_t n = host.numel();
-  int64_t count = 0;
-  for (int64_t i = 0; i < n; ++i) count += m[i] != 0;
+  const int64_t count = kernels::cpu::count_selected(m, n);
   const Shape sizes = mask.sizes();
   const size_t ndim = sizes.size();
   std::vector<Tensor> out;
