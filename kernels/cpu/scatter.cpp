@@ -874,9 +874,11 @@ RowOffsetsFn select_row_offsets(int num_indices) {
 /// validated as it is read (FlatIndexer's rule; an out-of-range one reads
 /// position 0 instead) and the row returns false when one was out of range.
 /// kDense is the common row along the last dimension of contiguous tensors
-/// (dense_row): every stride a constant, no wrapping, which halves the
-/// instructions per position (gather along dim 1 of 1024 x 1024, one thread,
-/// 2.6 -> 1.3 ms).
+/// (dense_row): every stride a constant, no wrapping, about half the
+/// instructions per position (1 Mi positions along dim 1 of a 1024-row
+/// matrix, 2 threads, medians: gather 1.19 -> 0.63 ms, scatter_add_ 1.28 ->
+/// 0.76, scatter_ 1.20 -> 0.69). Checking a sub-block of a checked gather's
+/// indices first and then reading them unchecked ran slower (0.65 -> 1.14 ms).
 using TypedRowFn = bool (*)(const ScatterDesc& d, int64_t indexed_base, int64_t direct_base, int64_t index_base,
                             int64_t n);
 
