@@ -60,7 +60,15 @@ constexpr int64_t kCacheLine = 64;
 // reads every index) than the random updates it shares out.
 constexpr int64_t kDestinationSplitMinUpdates = int64_t{1} << 22;
 constexpr int64_t kDestinationSplitMinBytes = int64_t{1} << 23;
+// Elements per thread below which splitting across threads costs more than it
+// saves: for whole contiguous rows (vectorized copies and adds, a fraction of
+// a nanosecond an element; index_add_ of 1 Ki rows of 64, 30 -> 39 us when
+// split at 64 Ki)...
 constexpr int64_t kSplitMinElements = int64_t{1} << 18;
+// ... and for position-by-position loops (an index load and a scattered
+// access each, often a cache line of its own: gather(1, index) with an
+// [N, 1] index from [N, 16] at N = 256 Ki, 1.45 -> 0.34-0.75 ms split).
+constexpr int64_t kSplitMinPositions = int64_t{1} << 15;
 constexpr int kPrefetchDistance = 16;
 // Whole rows up to this size have their destination prefetched kRowsAhead
 // rows ahead (longer rows keep the hardware prefetcher busy on their own)...
@@ -879,56 +887,69 @@ RowOffsetsFn select_row_offsets(int num_indices) {
 /// matrix, 2 threads, medians: gather 1.19 -> 0.63 ms, scatter_add_ 1.28 ->
 /// 0.76, scatter_ 1.20 -> 0.69). Checking a sub-block of a checked gather's
 /// indices first and then reading them unchecked ran slower (0.65 -> 1.14 ms).
+/// One call runs `rows` consecutive rows along dimension 1 (the next
+/// dimension's strides between them): a short innermost row (gather(1, index)
+/// with an [N, 4] index) then costs a few instructions per row, not a call
+/// and a coordinate step (gather of 1 Mi positions in rows of 4 from a
+/// [256 Ki, 16] self, 2 threads: 2.7 -> 1.3 ms).
 using TypedRowFn = bool (*)(const ScatterDesc& d, int64_t indexed_base, int64_t direct_base, int64_t index_base,
-                            int64_t n);
+                            int64_t n, int64_t rows);
 
 template <ScatterReduce R, typename T, bool kGather, bool kPrefetch, bool kChecked = false, bool kDense = false>
-bool typed_row(const ScatterDesc& d, int64_t indexed_base, int64_t direct_base, int64_t index_base, int64_t n) {
+bool typed_row(const ScatterDesc& d, int64_t indexed_base, int64_t direct_base, int64_t index_base, int64_t n,
+               int64_t rows) {
   static_assert(kGather || !kChecked, "a scatter must validate its indices before it writes");
   static_assert(!(kDense && kPrefetch), "a dense row stays within L2");
   constexpr int64_t kElement = static_cast<int64_t>(sizeof(T));
   const IndexOperand& op = d.indices[0];
-  const char* const index = op.data + index_base;
   const int64_t index_stride = kDense ? int64_t{sizeof(int64_t)} : op.byte_strides[0];
   const int64_t target_stride = kDense ? kElement : op.target_byte_stride;
   const int64_t wrap = kDense || !d.wrap_negative ? 0 : op.dim_size;
-  char* const indexed = d.indexed + indexed_base;
   const int64_t indexed_stride = kDense ? 0 : d.indexed_strides[0];
   const int64_t direct_stride = kDense ? kElement : d.direct_is_scalar ? 0 : d.direct_strides[0];
-  char* const direct =
-      d.direct_is_scalar ? const_cast<char*>(reinterpret_cast<const char*>(d.scalar)) : d.direct + direct_base;
+  // Between rows (dimension 1; one row when there is none).
+  const bool two_dims = d.ndim >= 2;
+  const int64_t index_row_stride = two_dims ? op.byte_strides[1] : 0;
+  const int64_t indexed_row_stride = two_dims ? d.indexed_strides[1] : 0;
+  const int64_t direct_row_stride = two_dims && !d.direct_is_scalar ? d.direct_strides[1] : 0;
   const ScatterAlpha alpha = d.alpha;
   // Destination of position j (the index was validated before the kernel ran,
   // or is here with kChecked; a negative one wraps, branch-free, when the op
   // allows it).
   const uint64_t span = static_cast<uint64_t>(op.dim_size + wrap);
   uint64_t bad = 0;
-  const auto target_of = [&](int64_t j) {
-    const int64_t v = index_coordinate<kChecked>(*reinterpret_cast<const int64_t*>(index + j * index_stride), wrap,
-                                                 span, bad);
-    return indexed + j * indexed_stride + v * target_stride;
-  };
-  // The address a few positions ahead, its index unchecked (a prefetch never
-  // faults): formed in unsigned integers, which wrap where a wild index would
-  // overflow.
-  const auto ahead_of = [&](int64_t j) {
-    const int64_t v =
-        index_coordinate<false>(*reinterpret_cast<const int64_t*>(index + j * index_stride), wrap, span, bad);
-    return reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(indexed) +
-                                         static_cast<uintptr_t>(j * indexed_stride) +
-                                         static_cast<uintptr_t>(v) * static_cast<uintptr_t>(target_stride));
-  };
-  constexpr int64_t kAhead = kPrefetchDistance;
-  for (int64_t j = 0; j < n; ++j) {
-    if constexpr (kPrefetch) {
-      if (j + kAhead < n) __builtin_prefetch(ahead_of(j + kAhead), kGather ? 0 : 1);
-    }
-    T* target = reinterpret_cast<T*>(target_of(j));
-    T* other = reinterpret_cast<T*>(direct + j * direct_stride);
-    if constexpr (kGather) {
-      *other = *target;
-    } else {
-      *target = scatter_combine<R, T>(*target, *other, alpha);
+  for (int64_t r = 0; r < rows; ++r) {
+    const char* const index = op.data + index_base + r * index_row_stride;
+    char* const indexed = d.indexed + indexed_base + r * indexed_row_stride;
+    char* const direct = d.direct_is_scalar ? const_cast<char*>(reinterpret_cast<const char*>(d.scalar))
+                                            : d.direct + direct_base + r * direct_row_stride;
+    const auto target_of = [&](int64_t j) {
+      const int64_t v = index_coordinate<kChecked>(*reinterpret_cast<const int64_t*>(index + j * index_stride), wrap,
+                                                   span, bad);
+      return indexed + j * indexed_stride + v * target_stride;
+    };
+    // The address a few positions ahead, its index unchecked (a prefetch never
+    // faults): formed in unsigned integers, which wrap where a wild index would
+    // overflow.
+    const auto ahead_of = [&](int64_t j) {
+      const int64_t v =
+          index_coordinate<false>(*reinterpret_cast<const int64_t*>(index + j * index_stride), wrap, span, bad);
+      return reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(indexed) +
+                                           static_cast<uintptr_t>(j * indexed_stride) +
+                                           static_cast<uintptr_t>(v) * static_cast<uintptr_t>(target_stride));
+    };
+    constexpr int64_t kAhead = kPrefetchDistance;
+    for (int64_t j = 0; j < n; ++j) {
+      if constexpr (kPrefetch) {
+        if (j + kAhead < n) __builtin_prefetch(ahead_of(j + kAhead), kGather ? 0 : 1);
+      }
+      T* target = reinterpret_cast<T*>(target_of(j));
+      T* other = reinterpret_cast<T*>(direct + j * direct_stride);
+      if constexpr (kGather) {
+        *other = *target;
+      } else {
+        *target = scatter_combine<R, T>(*target, *other, alpha);
+      }
     }
   }
   return bad == 0;
@@ -1032,7 +1053,11 @@ void run_serial(const ScatterDesc& d, ApplyFn apply, bool gather_mode, bool filt
   const int64_t row_bytes = row * element;
   const bool prefetch_rows =
       whole_rows && d.ndim == 2 && row_bytes <= kPrefetchRowBytes && d.indexed_extent > kPrefetchRowsMinBytes;
-  for (int64_t r = 0; r < rows; ++r) {
+  // typed_row runs all rows along dimension 1 in one call; the coordinates
+  // then step from dimension 2.
+  const int64_t rows_per_step = typed != nullptr && d.ndim >= 2 ? d.sizes[1] : 1;
+  const int first_step_dim = typed != nullptr ? 2 : 1;
+  for (int64_t r = 0; r < rows; r += rows_per_step) {
     if (prefetch_rows && r + kRowsAhead < rows) prefetch_row(d, r + kRowsAhead, row_bytes, gather_mode);
     if (whole_rows && gather_mode) {
       select_row_offsets<false>(d.num_indices)(d, indexed_base, direct_base, index_base, 0, 1, 0, 0, dst, src);
@@ -1050,7 +1075,7 @@ void run_serial(const ScatterDesc& d, ApplyFn apply, bool gather_mode, bool filt
                k1 - k0, d.direct_is_scalar);
       }
     } else if (typed != nullptr) {
-      if (!typed(d, indexed_base, direct_base, index_base[0], row) && out_of_range != nullptr) {
+      if (!typed(d, indexed_base, direct_base, index_base[0], row, rows_per_step) && out_of_range != nullptr) {
         out_of_range->store(true, std::memory_order_relaxed);
       }
     } else {
@@ -1060,7 +1085,7 @@ void run_serial(const ScatterDesc& d, ApplyFn apply, bool gather_mode, bool filt
         if (n > 0) apply(d, d.indexed, direct, dst, src, n);
       }
     }
-    for (int dim = 1; dim < d.ndim; ++dim) {
+    for (int dim = first_step_dim; dim < d.ndim; ++dim) {
       ++coord[dim];
       indexed_base += d.indexed_strides[dim];
       direct_base += d.direct_strides[dim];
@@ -1085,8 +1110,13 @@ ScatterDesc restrict_dim(const ScatterDesc& d, int dim, int64_t begin, int64_t e
   return sub;
 }
 
+/// kSplitMinElements or kSplitMinPositions, for the loops `d` runs.
+int64_t split_min_elements(const ScatterDesc& d) {
+  return rows_are_contiguous(d) ? kSplitMinElements : kSplitMinPositions;
+}
+
 bool runs_serially(const ScatterDesc& d) {
-  return d.numel < 2 * kSplitMinElements || get_num_threads() == 1 || in_parallel_region();
+  return d.numel < 2 * split_min_elements(d) || get_num_threads() == 1 || in_parallel_region();
 }
 
 /// True when the destinations of `d` are split across threads at a size where
@@ -1104,9 +1134,9 @@ void run_split(const ScatterDesc& d, int dim, ApplyFn apply, bool gather_mode,
                std::atomic<bool>* out_of_range = nullptr) {
   const int64_t size = d.sizes[dim];
   const int64_t per_coordinate = d.numel / size;
-  // At least kSplitMinElements per chunk: a thread hand-off costs tens of
-  // microseconds, far more on a busy machine, and scattered updates are cheap.
-  const int64_t grain = std::max<int64_t>(1, kSplitMinElements / std::max<int64_t>(per_coordinate, 1));
+  // At least split_min_elements per chunk: a thread hand-off costs microseconds
+  // (tens on a busy machine), more than a short run of cheap updates.
+  const int64_t grain = std::max<int64_t>(1, split_min_elements(d) / std::max<int64_t>(per_coordinate, 1));
   parallel_for(0, size, grain, [&](int64_t begin, int64_t end) {
     run_serial(restrict_dim(d, dim, begin, end), apply, gather_mode, false, 0, 0, out_of_range);
   });

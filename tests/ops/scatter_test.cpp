@@ -750,6 +750,54 @@ TEST_P(ScatterTest, ManyReductionsIntoFewSlotsMatchTheSerialLoop) {
   }
 }
 
+// Short rows along the last dimension of a 3-D index (3 positions a row, as
+// in gather(2, index) picking a few of 16 columns): on the CPU the fused loop
+// runs many such rows per call and the positions are split across threads
+// at a few tens of thousands. gather, scatter_ (the last in index order
+// wins, in deterministic mode) and scatter_add_ (each destination summed in
+// index order, so float32 bits are exact) match the serial loop for any
+// thread count; a bad index in the last row throws and writes nothing.
+TEST_P(ScatterTest, ShortRowsMatchTheSerialLoopForAnyThreadCount) {
+  std::mt19937 rng(41);
+  const Shape self_shape{3, 20000, 16};
+  const Shape index_shape{3, 20000, 3};
+  const int threads = get_num_threads();
+  set_deterministic(true);
+  Tensor self = random_floats(self_shape, kFloat32, dev(), rng);
+  Tensor index = random_index(index_shape, 4, dev(), rng);  // duplicates within most rows
+  Tensor src = random_floats(index_shape, kFloat32, dev(), rng);
+  const auto self_values = host_values(self);
+  const auto index_values = host_values(index);
+  const auto src_values = host_values(src);
+  std::vector<double> expected_gather;
+  for_each_index(index_shape, [&](const std::vector<int64_t>& at) {
+    std::vector<int64_t> source = at;
+    source[2] = static_cast<int64_t>(index_values[static_cast<size_t>(linear_of(index_shape, at))]);
+    expected_gather.push_back(self_values[static_cast<size_t>(linear_of(self_shape, source))]);
+  });
+  const auto expected_assign =
+      reference_scatter(self_values, self_shape, 2, index_values, index_shape, src_values, index_shape, "assign",
+                        true, kFloat32);
+  const auto expected_sum = reference_scatter(self_values, self_shape, 2, index_values, index_shape, src_values,
+                                              index_shape, "sum", true, kFloat32);
+  for (int t : {1, 2, 3}) {
+    set_num_threads(t);
+    EXPECT_EQ(host_values(gather(self, 2, index)), expected_gather) << t << " threads";
+    EXPECT_EQ(host_values(self.scatter(2, index, src)), expected_assign) << t << " threads";
+    EXPECT_EQ(host_values(self.scatter_add(2, index, src)), expected_sum) << t << " threads";
+  }
+  set_num_threads(threads);
+  set_deterministic(false);
+  std::vector<int64_t> bad = index.to_vector<int64_t>();
+  bad.back() = 16;
+  Tensor bad_index = from_vector<int64_t>(bad, index_shape, TensorOptions().dtype(kInt64).device(dev()));
+  const std::string expected_error = "index 16 is out of bounds for dimension 2 with size 16";
+  EXPECT_EQ(error_message<IndexError>([&] { (void)gather(self, 2, bad_index); }), expected_error);
+  const auto before = host_bytes(self);
+  EXPECT_EQ(error_message<IndexError>([&] { self.scatter_add_(2, bad_index, src); }), expected_error);
+  EXPECT_EQ(host_bytes(self), before);
+}
+
 TEST_P(ScatterTest, CudaEqualsCpu) {
   if (GetParam() != "cuda") GTEST_SKIP() << "compares the CUDA result with the CPU one";
   std::mt19937 rng(13);
