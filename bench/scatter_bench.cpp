@@ -4,7 +4,8 @@
 // a hot spot (all updates into 256 slots); the seed's 3-element index_put_.
 // n = 64 Ki, 1 Mi and 16 Mi updates. Then general shapes at 1 Mi elements:
 // gather, scatter_add_ and scatter_ along dim 1 of a matrix, scatter_reduce_
-// "amax" and "sum", reading and assigning through a boolean mask.
+// "amax" and "sum", reading and assigning through a boolean mask; gather and
+// scatter_add_ of short rows (4 of 16 columns), a one-hot scatter_.
 //   - on the CPU, strata against ATen in the same process, same thread count;
 //   - on a GPU (STRATA_BENCH_CUDA and a device at run time), strata against
 //     PyTorch's CUDA ops when the ATen found has CUDA, in default and in
@@ -39,6 +40,8 @@ constexpr int64_t kRowWidth = 64;   // index_add_ rows
 constexpr int64_t kHotSlots = 256;  // hot spot
 constexpr int64_t kLanes = 1024;    // dim-1 cases: kLanes rows
 constexpr int64_t kDim1Slots = 256; // dim-1 cases: slots per row of self
+constexpr int64_t kNarrowRow = 4;   // short-row cases: n / 4 rows of 4 ...
+constexpr int64_t kNarrowSlots = 16;  // ... into (or from) rows of 16
 
 /// Host data of one case, generated once per (kind, n) with a fixed seed.
 struct HostCase {
@@ -76,6 +79,13 @@ const HostCase& host_case(const std::string& kind, int64_t n) {
     c.index.resize(static_cast<size_t>(n));
     for (auto& i : c.index) i = static_cast<int64_t>(rng() % static_cast<uint64_t>(c.slots));
     c.values.resize(static_cast<size_t>(n));
+  } else if (kind == "narrow") {
+    // n positions as n / kNarrowRow rows of kNarrowRow along dim 1, into rows
+    // of kNarrowSlots; the first column alone is a one-hot's labels.
+    c.slots = kNarrowSlots;
+    c.index.resize(static_cast<size_t>(n));
+    for (auto& i : c.index) i = static_cast<int64_t>(rng() % static_cast<uint64_t>(c.slots));
+    c.values.resize(static_cast<size_t>(n));
   } else if (kind == "mask") {
     // A random half of n elements selected: the mask, as 0/1 in index.
     c.index.resize(static_cast<size_t>(n));
@@ -110,6 +120,11 @@ StrataCase strata_case(const std::string& kind, int64_t n, const strata::Device&
     s.index = s.index.view({kLanes, n / kLanes});
     s.values = strata::from_vector(h.values, Shape{kLanes, n / kLanes}, options(strata::kFloat32, device));
     s.self = strata::zeros({kLanes, h.slots}, options(strata::kFloat32, device));
+  } else if (kind == "narrow") {
+    s.index = s.index.view({n / kNarrowRow, kNarrowRow});
+    s.index2 = s.index.narrow(1, 0, 1).contiguous();  // [n / 4, 1] labels
+    s.values = strata::from_vector(h.values, Shape{n / kNarrowRow, kNarrowRow}, options(strata::kFloat32, device));
+    s.self = strata::zeros({n / kNarrowRow, h.slots}, options(strata::kFloat32, device));
   } else if (kind == "mask") {
     s.index = s.index.to(strata::kBool);
     s.values = strata::from_vector(h.values, options(strata::kFloat32, device));
@@ -222,6 +237,24 @@ void BM_index_put_mask_strata(benchmark::State& state) {
   set_bytes(state, state.range(0));
 }
 
+void BM_gather_narrow_strata(benchmark::State& state) {
+  StrataCase c = strata_case("narrow", state.range(0), kCpu);
+  for (auto _ : state) benchmark::DoNotOptimize(c.self.gather(1, c.index));
+  set_bytes(state, state.range(0));
+}
+
+void BM_scatter_add_narrow_strata(benchmark::State& state) {
+  StrataCase c = strata_case("narrow", state.range(0), kCpu);
+  for (auto _ : state) c.self.scatter_add_(1, c.index, c.values);
+  set_bytes(state, state.range(0));
+}
+
+void BM_one_hot_strata(benchmark::State& state) {
+  StrataCase c = strata_case("narrow", state.range(0), kCpu);
+  for (auto _ : state) c.self.scatter_(1, c.index2, 1.0);
+  set_bytes(state, state.range(0) / kNarrowRow);
+}
+
 void BM_seed_index_put_strata(benchmark::State& state) {
   Tensor t = strata::zeros({5, 5}, options(strata::kFloat32, kCpu));
   Tensor idx = strata::tensor({{1, 1}, {2, 2}, {3, 3}}, kCpu);
@@ -275,6 +308,9 @@ BENCHMARK(BM_scatter_reduce_amax_strata)->Name("scatter_reduce_amax/strata")->Ar
 BENCHMARK(BM_scatter_reduce_sum_strata)->Name("scatter_reduce_sum/strata")->Arg(kMi)->UseRealTime();
 BENCHMARK(BM_index_mask_strata)->Name("index_mask/strata")->Arg(kMi)->UseRealTime();
 BENCHMARK(BM_index_put_mask_strata)->Name("index_put_mask/strata")->Arg(kMi)->UseRealTime();
+BENCHMARK(BM_gather_narrow_strata)->Name("gather_narrow/strata")->Arg(kMi)->UseRealTime();
+BENCHMARK(BM_scatter_add_narrow_strata)->Name("scatter_add_narrow/strata")->Arg(kMi)->UseRealTime();
+BENCHMARK(BM_one_hot_strata)->Name("one_hot/strata")->Arg(kMi)->UseRealTime();
 BENCHMARK(bare_put_loop<false>)->Name("index_put_/floor")->Apply(register_sizes);
 BENCHMARK(bare_put_loop<true>)->Name("index_put_acc/floor")->Apply(register_sizes);
 
@@ -410,6 +446,24 @@ void BM_index_put_mask_aten(benchmark::State& state) {
   set_bytes(state, state.range(0));
 }
 
+void BM_gather_narrow_aten(benchmark::State& state) {
+  AtenCase c = aten_case("narrow", state.range(0), at::kCPU);
+  for (auto _ : state) benchmark::DoNotOptimize(c.self.gather(1, c.index));
+  set_bytes(state, state.range(0));
+}
+
+void BM_scatter_add_narrow_aten(benchmark::State& state) {
+  AtenCase c = aten_case("narrow", state.range(0), at::kCPU);
+  for (auto _ : state) c.self.scatter_add_(1, c.index, c.values);
+  set_bytes(state, state.range(0));
+}
+
+void BM_one_hot_aten(benchmark::State& state) {
+  AtenCase c = aten_case("narrow", state.range(0), at::kCPU);
+  for (auto _ : state) c.self.scatter_(1, c.index2, 1.0);
+  set_bytes(state, state.range(0) / kNarrowRow);
+}
+
 BENCHMARK(BM_gather_dim1_aten)->Name("gather_dim1/aten")->Arg(kMi)->UseRealTime();
 BENCHMARK(BM_scatter_add_dim1_aten)->Name("scatter_add_dim1/aten")->Arg(kMi)->UseRealTime();
 BENCHMARK(BM_scatter_dim1_aten)->Name("scatter_dim1/aten")->Arg(kMi)->UseRealTime();
@@ -417,6 +471,9 @@ BENCHMARK(BM_scatter_reduce_amax_aten)->Name("scatter_reduce_amax/aten")->Arg(kM
 BENCHMARK(BM_scatter_reduce_sum_aten)->Name("scatter_reduce_sum/aten")->Arg(kMi)->UseRealTime();
 BENCHMARK(BM_index_mask_aten)->Name("index_mask/aten")->Arg(kMi)->UseRealTime();
 BENCHMARK(BM_index_put_mask_aten)->Name("index_put_mask/aten")->Arg(kMi)->UseRealTime();
+BENCHMARK(BM_gather_narrow_aten)->Name("gather_narrow/aten")->Arg(kMi)->UseRealTime();
+BENCHMARK(BM_scatter_add_narrow_aten)->Name("scatter_add_narrow/aten")->Arg(kMi)->UseRealTime();
+BENCHMARK(BM_one_hot_aten)->Name("one_hot/aten")->Arg(kMi)->UseRealTime();
 BENCHMARK(BM_scatter_add_aten)->Name("scatter_add_/aten")->Apply(register_sizes);
 BENCHMARK(BM_scatter_aten)->Name("scatter_/aten")->Apply(register_sizes);
 BENCHMARK(BM_index_put_aten)->Name("index_put_/aten")->Apply(register_sizes);
@@ -591,11 +648,13 @@ int main(int argc, char** argv) {
     print_rows(results, op, "strata", "aten");
   }
   std::printf("\nGeneral shapes (1 Mi elements; dim1 = 1024 rows of 1024 along dim 1 into rows of 256; "
-              "scatter_reduce_ 1-D into n/16 slots; masks select a random half):\n");
+              "scatter_reduce_ 1-D into n/16 slots; masks select a random half; narrow = 256 Ki rows of 4 "
+              "along dim 1 into rows of 16; one_hot = scatter_(1, labels [256 Ki, 1], 1.0) into [256 Ki, 16]):\n");
   std::printf("| op | elements | strata real (ns) | ATen real (ns) | ratio (real) | ratio (main-thread CPU) |\n");
   std::printf("|---|---|---|---|---|---|\n");
   for (const char* op : {"gather_dim1", "scatter_add_dim1", "scatter_dim1", "scatter_reduce_amax",
-                         "scatter_reduce_sum", "index_mask", "index_put_mask"}) {
+                         "scatter_reduce_sum", "index_mask", "index_put_mask", "gather_narrow",
+                         "scatter_add_narrow", "one_hot"}) {
     print_rows(results, op, "strata", "aten");
   }
   std::printf("\nThe hardware floor of index_put_ (a bare loop of the same random updates, one thread; "
