@@ -1020,6 +1020,33 @@ TypedRowFn select_typed_row(const ScatterDesc& d, bool gather_mode, bool filter,
   }
 }
 
+/// Whole contiguous rows gathered through one Int64 index along dimension 1
+/// of a two-dimensional `d` (self[rows], self[row_mask] once the mask is
+/// coordinates): one address per row, computed here, instead of the offset
+/// routine per row (self[row_mask] picking 32 Ki of 64 Ki rows of 16 float32,
+/// one thread, the mask's coordinates included: 1.1-1.7 -> 0.47-0.59 ms). The
+/// indices were validated before; each source row is prefetched
+/// kRowsAhead rows ahead when `prefetch`.
+void gather_rows(const ScatterDesc& d, int64_t row_bytes, bool prefetch) {
+  const IndexOperand& op = d.indices[0];
+  const int64_t wrap = d.wrap_negative ? op.dim_size : 0;
+  const uint64_t span = static_cast<uint64_t>(op.dim_size + wrap);
+  uint64_t bad = 0;
+  const int64_t rows = d.sizes[1];
+  const auto source = [&](int64_t r) {
+    const int64_t v =
+        index_coordinate<false>(*reinterpret_cast<const int64_t*>(op.data + r * op.byte_strides[1]), wrap, span, bad);
+    return d.indexed + r * d.indexed_strides[1] + v * op.target_byte_stride;
+  };
+  for (int64_t r = 0; r < rows; ++r) {
+    if (prefetch && r + kRowsAhead < rows) {
+      const char* ahead = source(r + kRowsAhead);
+      for (int64_t b = 0; b < row_bytes; b += kCacheLine) __builtin_prefetch(ahead + b, 0);
+    }
+    std::memcpy(d.direct + r * d.direct_strides[1], source(r), static_cast<size_t>(row_bytes));
+  }
+}
+
 /// The serial loop over the whole of `d` (filtered to destinations in [lo, hi)
 /// when `filter`).
 /// With `out_of_range` (a gather fit for checked_gather_fits), every index is
@@ -1053,6 +1080,10 @@ void run_serial(const ScatterDesc& d, ApplyFn apply, bool gather_mode, bool filt
   const int64_t row_bytes = row * element;
   const bool prefetch_rows =
       whole_rows && d.ndim == 2 && row_bytes <= kPrefetchRowBytes && d.indexed_extent > kPrefetchRowsMinBytes;
+  if (whole_rows && gather_mode && d.ndim == 2 && d.num_indices == 1 && indices_are_int64(d)) {
+    gather_rows(d, row_bytes, prefetch_rows);
+    return;
+  }
   // typed_row runs all rows along dimension 1 in one call; the coordinates
   // then step from dimension 2.
   const int64_t rows_per_step = typed != nullptr && d.ndim >= 2 ? d.sizes[1] : 1;

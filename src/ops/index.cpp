@@ -42,37 +42,35 @@ std::vector<Tensor> mask_coordinates(const Tensor& mask, const Device& device) {
   std::vector<Tensor> out;
   std::vector<int64_t*> coords(ndim);
   for (size_t d = 0; d < ndim; ++d) {
-    out.push_back(empty({count}, TensorOptions().dtype(kInt64).device(cpu)));
+    // The innermost coordinates get a spare slot past the end (see below).
+    const int64_t slots = d + 1 == ndim ? count + 1 : count;
+    out.push_back(empty({slots}, TensorOptions().dtype(kInt64).device(cpu)));
     coords[d] = static_cast<int64_t*>(out.back().data_ptr());
   }
   // Row by row of the innermost dimension: the outer coordinates are fixed
-  // along a row. Every position is written at slot k, which only a true
-  // element keeps (k advances past it); the slot after the last true element
-  // is never written (k < count there).
+  // along a row, and filled in after it. Every position is written at slot
+  // k, which only a true element keeps (k advances past it): no branch on
+  // the mask's values (a branch per element, mispredicted half the time on
+  // a random mask, had taken self[row_mask] of 64 Ki rows of 16 float32 from
+  // 0.23-0.24 to 0.47-0.48 ms). k never passes count, hence the spare slot.
   const int64_t row = sizes[ndim - 1];
   std::vector<int64_t> outer(ndim, 0);
+  int64_t* const last = coords[ndim - 1];
   int64_t k = 0;
   for (int64_t base = 0; base < n && row > 0; base += row) {
     const uint8_t* r = m + base;
-    int64_t* last = coords[ndim - 1];
-    if (k + row <= count) {
-      for (int64_t j = 0; j < row; ++j) {
-        for (size_t d = 0; d + 1 < ndim; ++d) coords[d][k] = outer[d];
-        last[k] = j;
-        k += r[j] != 0;
-      }
-    } else {  // near the end: write only true elements
-      for (int64_t j = 0; j < row; ++j) {
-        if (r[j] == 0) continue;
-        for (size_t d = 0; d + 1 < ndim; ++d) coords[d][k] = outer[d];
-        last[k++] = j;
-      }
+    const int64_t row_start = k;
+    for (int64_t j = 0; j < row; ++j) {
+      last[k] = j;
+      k += r[j] != 0;
     }
+    for (size_t d = 0; d + 1 < ndim; ++d) std::fill(coords[d] + row_start, coords[d] + k, outer[d]);
     for (size_t d = ndim - 1; d-- > 0;) {
       if (++outer[d] < sizes[d]) break;
       outer[d] = 0;
     }
   }
+  out.back() = out.back().narrow(0, 0, count);
   if (device != cpu) {
     for (Tensor& t : out) t = t.to(device);
   }

@@ -246,6 +246,41 @@ TEST_P(IndexTest, MaskedFillOfALargeTensorMatchesTheReference) {
   }
 }
 
+TEST_P(IndexTest, RowMasksAndRowIndicesOfALargeMatrixMatchTheReference) {
+  // self[row_mask] and self[rows] (whole rows through one index along the
+  // first dimension; on the CPU one copy per row, split across threads), a
+  // mask with fewer dimensions than self (its coordinates built first), rows
+  // with negative values that wrap; every element size; 1 and 2 threads.
+  std::mt19937 rng(29);
+  const int threads = get_num_threads();
+  const int64_t rows = 40000, width = 12;
+  for (DType dtype : {kBool, kInt16, kFloat32, kFloat64}) {
+    Tensor self = random_values({rows, width}, dtype, dev(), rng);
+    Tensor row_mask = random_values({rows}, kBool, dev(), rng);
+    std::vector<int64_t> pick_values = random_index({rows / 2}, 2 * rows, kCPU, rng).to_vector<int64_t>();
+    for (int64_t& v : pick_values) v -= rows;  // in [-rows, rows)
+    Tensor picks = from_vector<int64_t>(pick_values, {rows / 2}, TensorOptions().dtype(kInt64).device(dev()));
+    const auto s = host_values(self), m = host_values(row_mask), p = host_values(picks);
+    std::vector<double> expected_masked, expected_picked;
+    for (int64_t r = 0; r < rows; ++r) {
+      if (m[static_cast<size_t>(r)] == 0) continue;
+      for (int64_t c = 0; c < width; ++c) expected_masked.push_back(s[static_cast<size_t>(r * width + c)]);
+    }
+    for (double v : p) {
+      const int64_t r = v < 0 ? static_cast<int64_t>(v) + rows : static_cast<int64_t>(v);
+      for (int64_t c = 0; c < width; ++c) expected_picked.push_back(s[static_cast<size_t>(r * width + c)]);
+    }
+    for (int t : {1, 2}) {
+      set_num_threads(t);
+      Tensor masked = self.index({row_mask});
+      EXPECT_EQ(masked.sizes(), (Shape{static_cast<int64_t>(expected_masked.size()) / width, width}));
+      EXPECT_EQ(host_values(masked), expected_masked) << dtype << ", " << t << " threads";
+      EXPECT_EQ(host_values(self.index({picks})), expected_picked) << dtype << ", " << t << " threads";
+    }
+  }
+  set_num_threads(threads);
+}
+
 TEST_P(IndexTest, NonContiguousSelfValuesAndIndices) {
   std::mt19937 rng(26);
   Tensor base = random_values({8, 6}, kFloat32, dev(), rng);
