@@ -5,7 +5,8 @@
 // n = 64 Ki, 1 Mi and 16 Mi updates. Then general shapes at 1 Mi elements:
 // gather, scatter_add_ and scatter_ along dim 1 of a matrix, scatter_reduce_
 // "amax" and "sum", reading and assigning through a boolean mask; gather and
-// scatter_add_ of short rows (4 of 16 columns), a one-hot scatter_.
+// scatter_add_ of short rows (4 of 16 columns), a one-hot scatter_, rows
+// selected by a row mask.
 //   - on the CPU, strata against ATen in the same process, same thread count;
 //   - on a GPU (STRATA_BENCH_CUDA and a device at run time), strata against
 //     PyTorch's CUDA ops when the ATen found has CUDA, in default and in
@@ -86,9 +87,10 @@ const HostCase& host_case(const std::string& kind, int64_t n) {
     c.index.resize(static_cast<size_t>(n));
     for (auto& i : c.index) i = static_cast<int64_t>(rng() % static_cast<uint64_t>(c.slots));
     c.values.resize(static_cast<size_t>(n));
-  } else if (kind == "mask") {
-    // A random half of n elements selected: the mask, as 0/1 in index.
-    c.index.resize(static_cast<size_t>(n));
+  } else if (kind == "mask" || kind == "rowmask") {
+    // A random half of n elements (or of n / 16 rows of 16) selected: the
+    // mask, as 0/1 in index.
+    c.index.resize(static_cast<size_t>(kind == "mask" ? n : n / kNarrowSlots));
     for (auto& i : c.index) i = static_cast<int64_t>(rng() & 1);
     c.values.resize(static_cast<size_t>(n));
   } else {  // rows: n updates = n / 64 rows of 64
@@ -128,6 +130,10 @@ StrataCase strata_case(const std::string& kind, int64_t n, const strata::Device&
   } else if (kind == "mask") {
     s.index = s.index.to(strata::kBool);
     s.values = strata::from_vector(h.values, options(strata::kFloat32, device));
+    s.self = s.values.clone();
+  } else if (kind == "rowmask") {
+    s.index = s.index.to(strata::kBool);
+    s.values = strata::from_vector(h.values, Shape{n / kNarrowSlots, kNarrowSlots}, options(strata::kFloat32, device));
     s.self = s.values.clone();
   } else if (kind == "rows") {
     s.values = strata::from_vector(h.values, Shape{n / kRowWidth, kRowWidth}, options(strata::kFloat32, device));
@@ -255,6 +261,12 @@ void BM_one_hot_strata(benchmark::State& state) {
   set_bytes(state, state.range(0) / kNarrowRow);
 }
 
+void BM_index_rowmask_strata(benchmark::State& state) {
+  StrataCase c = strata_case("rowmask", state.range(0), kCpu);
+  for (auto _ : state) benchmark::DoNotOptimize(c.self.index({c.index}));
+  set_bytes(state, state.range(0));
+}
+
 void BM_seed_index_put_strata(benchmark::State& state) {
   Tensor t = strata::zeros({5, 5}, options(strata::kFloat32, kCpu));
   Tensor idx = strata::tensor({{1, 1}, {2, 2}, {3, 3}}, kCpu);
@@ -311,6 +323,7 @@ BENCHMARK(BM_index_put_mask_strata)->Name("index_put_mask/strata")->Arg(kMi)->Us
 BENCHMARK(BM_gather_narrow_strata)->Name("gather_narrow/strata")->Arg(kMi)->UseRealTime();
 BENCHMARK(BM_scatter_add_narrow_strata)->Name("scatter_add_narrow/strata")->Arg(kMi)->UseRealTime();
 BENCHMARK(BM_one_hot_strata)->Name("one_hot/strata")->Arg(kMi)->UseRealTime();
+BENCHMARK(BM_index_rowmask_strata)->Name("index_rowmask/strata")->Arg(kMi)->UseRealTime();
 BENCHMARK(bare_put_loop<false>)->Name("index_put_/floor")->Apply(register_sizes);
 BENCHMARK(bare_put_loop<true>)->Name("index_put_acc/floor")->Apply(register_sizes);
 
@@ -331,7 +344,8 @@ AtenCase aten_case(const std::string& kind, int64_t n, at::Device device) {
   const StrataCase s = strata_case(kind, n, kCpu);
   AtenCase a;
   a.self = aten_of(s.self, device);
-  a.index = kind == "mask" ? aten_of(s.index.to(strata::kInt64), device).to(at::kBool) : aten_of(s.index, device);
+  a.index = kind == "mask" || kind == "rowmask" ? aten_of(s.index.to(strata::kInt64), device).to(at::kBool)
+                                                : aten_of(s.index, device);
   if (s.index2.defined()) a.index2 = aten_of(s.index2, device);
   a.values = aten_of(s.values, device);
   return a;
@@ -464,6 +478,14 @@ void BM_one_hot_aten(benchmark::State& state) {
   set_bytes(state, state.range(0) / kNarrowRow);
 }
 
+void BM_index_rowmask_aten(benchmark::State& state) {
+  AtenCase c = aten_case("rowmask", state.range(0), at::kCPU);
+  c10::List<c10::optional<at::Tensor>> mask;
+  mask.push_back(c.index);
+  for (auto _ : state) benchmark::DoNotOptimize(at::index(c.self, mask));
+  set_bytes(state, state.range(0));
+}
+
 BENCHMARK(BM_gather_dim1_aten)->Name("gather_dim1/aten")->Arg(kMi)->UseRealTime();
 BENCHMARK(BM_scatter_add_dim1_aten)->Name("scatter_add_dim1/aten")->Arg(kMi)->UseRealTime();
 BENCHMARK(BM_scatter_dim1_aten)->Name("scatter_dim1/aten")->Arg(kMi)->UseRealTime();
@@ -474,6 +496,7 @@ BENCHMARK(BM_index_put_mask_aten)->Name("index_put_mask/aten")->Arg(kMi)->UseRea
 BENCHMARK(BM_gather_narrow_aten)->Name("gather_narrow/aten")->Arg(kMi)->UseRealTime();
 BENCHMARK(BM_scatter_add_narrow_aten)->Name("scatter_add_narrow/aten")->Arg(kMi)->UseRealTime();
 BENCHMARK(BM_one_hot_aten)->Name("one_hot/aten")->Arg(kMi)->UseRealTime();
+BENCHMARK(BM_index_rowmask_aten)->Name("index_rowmask/aten")->Arg(kMi)->UseRealTime();
 BENCHMARK(BM_scatter_add_aten)->Name("scatter_add_/aten")->Apply(register_sizes);
 BENCHMARK(BM_scatter_aten)->Name("scatter_/aten")->Apply(register_sizes);
 BENCHMARK(BM_index_put_aten)->Name("index_put_/aten")->Apply(register_sizes);
@@ -649,12 +672,13 @@ int main(int argc, char** argv) {
   }
   std::printf("\nGeneral shapes (1 Mi elements; dim1 = 1024 rows of 1024 along dim 1 into rows of 256; "
               "scatter_reduce_ 1-D into n/16 slots; masks select a random half; narrow = 256 Ki rows of 4 "
-              "along dim 1 into rows of 16; one_hot = scatter_(1, labels [256 Ki, 1], 1.0) into [256 Ki, 16]):\n");
+              "along dim 1 into rows of 16; one_hot = scatter_(1, labels [256 Ki, 1], 1.0) into [256 Ki, 16]; "
+              "index_rowmask = self[row_mask] of [64 Ki, 16], half the rows):\n");
   std::printf("| op | elements | strata real (ns) | ATen real (ns) | ratio (real) | ratio (main-thread CPU) |\n");
   std::printf("|---|---|---|---|---|---|\n");
   for (const char* op : {"gather_dim1", "scatter_add_dim1", "scatter_dim1", "scatter_reduce_amax",
                          "scatter_reduce_sum", "index_mask", "index_put_mask", "gather_narrow",
-                         "scatter_add_narrow", "one_hot"}) {
+                         "scatter_add_narrow", "one_hot", "index_rowmask"}) {
     print_rows(results, op, "strata", "aten");
   }
   std::printf("\nThe hardware floor of index_put_ (a bare loop of the same random updates, one thread; "
