@@ -82,6 +82,18 @@ int64_t count_range(const uint8_t* mask, int64_t begin, int64_t end) {
   return count;
 }
 
+int64_t select_chunks(int64_t n) { return (n + kSelectChunk - 1) / kSelectChunk; }
+
+/// The selected count of each of the select_chunks(n) chunks, in parallel,
+/// into counts[0, chunks).
+void count_chunks(const uint8_t* mask, int64_t n, int64_t* counts) {
+  parallel_for(0, select_chunks(n), 1, [&](int64_t first, int64_t last) {
+    for (int64_t c = first; c < last; ++c) {
+      counts[c] = count_range(mask, c * kSelectChunk, std::min(n, (c + 1) * kSelectChunk));
+    }
+  });
+}
+
 /// Copies the selected elements of [begin, end) to out[0, ...). Branch-free:
 /// every element is written at slot k, which only a selected one keeps; a
 /// write past the chunk's last slot (the next chunk's first) goes to a sink.
@@ -100,13 +112,8 @@ void select_range(const Bits* self, const uint8_t* mask, int64_t begin, int64_t 
 
 int64_t count_selected(const uint8_t* mask, int64_t n) {
   if (n < kSelectChunk) return count_range(mask, 0, n);
-  const int64_t chunks = (n + kSelectChunk - 1) / kSelectChunk;
-  std::vector<int64_t> counts(static_cast<size_t>(chunks));
-  parallel_for(0, chunks, 1, [&](int64_t first, int64_t last) {
-    for (int64_t c = first; c < last; ++c) {
-      counts[static_cast<size_t>(c)] = count_range(mask, c * kSelectChunk, std::min(n, (c + 1) * kSelectChunk));
-    }
-  });
+  std::vector<int64_t> counts(static_cast<size_t>(select_chunks(n)));
+  count_chunks(mask, n, counts.data());
   int64_t total = 0;
   for (int64_t c : counts) total += c;
   return total;
@@ -114,13 +121,9 @@ int64_t count_selected(const uint8_t* mask, int64_t n) {
 
 void masked_select(const char* self, const uint8_t* mask, int64_t n, size_t element_size, char* out) {
   if (n == 0) return;
-  const int64_t chunks = (n + kSelectChunk - 1) / kSelectChunk;
+  const int64_t chunks = select_chunks(n);
   std::vector<int64_t> offsets(static_cast<size_t>(chunks) + 1, 0);
-  parallel_for(0, chunks, 1, [&](int64_t first, int64_t last) {
-    for (int64_t c = first; c < last; ++c) {
-      offsets[static_cast<size_t>(c) + 1] = count_range(mask, c * kSelectChunk, std::min(n, (c + 1) * kSelectChunk));
-    }
-  });
+  count_chunks(mask, n, offsets.data() + 1);
   for (size_t c = 1; c < offsets.size(); ++c) offsets[c] += offsets[c - 1];
   by_element_size_of(element_size, [&](auto bits) {
     using Bits = decltype(bits);

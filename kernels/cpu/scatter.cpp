@@ -1003,6 +1003,18 @@ TypedRowFn select_typed_row(const ScatterDesc& d, bool gather_mode, bool filter,
   });
 }
 
+/// Prefetches every cache line of `bytes` bytes from `p`, for reading
+/// (gather_mode) or for writing.
+inline void prefetch_lines(const char* p, int64_t bytes, bool gather_mode) {
+  for (int64_t b = 0; b < bytes; b += kCacheLine) {
+    if (gather_mode) {
+      __builtin_prefetch(p + b, 0);
+    } else {
+      __builtin_prefetch(p + b, 1);
+    }
+  }
+}
+
 /// Prefetches the destination row of row `r` of a two-dimensional `d` (one
 /// row dimension after the contiguous one). Out of line: it runs on few shapes
 /// and would crowd the registers of the row loop.
@@ -1011,13 +1023,7 @@ TypedRowFn select_typed_row(const ScatterDesc& d, bool gather_mode, bool filter,
   for (int k = 0; k < d.num_indices; ++k) index_base[k] = r * d.indices[k].byte_strides[1];
   int64_t dst, src;
   select_row_offsets<false>(d.num_indices)(d, r * d.indexed_strides[1], 0, index_base, 0, 1, 0, 0, &dst, &src);
-  for (int64_t b = 0; b < row_bytes; b += kCacheLine) {
-    if (gather_mode) {
-      __builtin_prefetch(d.indexed + dst + b, 0);
-    } else {
-      __builtin_prefetch(d.indexed + dst + b, 1);
-    }
-  }
+  prefetch_lines(d.indexed + dst, row_bytes, gather_mode);
 }
 
 /// Whole contiguous rows gathered through one Int64 index along dimension 1
@@ -1039,10 +1045,7 @@ void gather_rows(const ScatterDesc& d, int64_t row_bytes, bool prefetch) {
     return d.indexed + r * d.indexed_strides[1] + v * op.target_byte_stride;
   };
   for (int64_t r = 0; r < rows; ++r) {
-    if (prefetch && r + kRowsAhead < rows) {
-      const char* ahead = source(r + kRowsAhead);
-      for (int64_t b = 0; b < row_bytes; b += kCacheLine) __builtin_prefetch(ahead + b, 0);
-    }
+    if (prefetch && r + kRowsAhead < rows) prefetch_lines(source(r + kRowsAhead), row_bytes, /*gather_mode=*/true);
     std::memcpy(d.direct + r * d.direct_strides[1], source(r), static_cast<size_t>(row_bytes));
   }
 }

@@ -30,7 +30,7 @@ namespace {
 /// mask dimension, on `device` (PyTorch's nonzero; reads the mask on the host).
 /// Two passes over the mask bytes (Bool and UInt8 are one byte each): a count
 /// (count_selected, the CPU masked_select's), then branch-free writes into
-/// tensors of exactly that length.
+/// tensors of that length (the innermost one a view of a buffer one longer).
 std::vector<Tensor> mask_coordinates(const Tensor& mask, const Device& device) {
   const Device cpu(DeviceType::CPU);
   const Tensor host = (mask.is_cpu() ? mask : mask.to(cpu)).contiguous();
