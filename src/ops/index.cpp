@@ -420,7 +420,7 @@ Tensor Tensor::index(const TensorIndices& indices) const {
     if ((mask.dtype() == kBool || mask.dtype() == kUInt8) && mask.is_cpu() && mask.dim() > 0 &&
         mask.sizes() == sizes() && mask.is_contiguous() && is_contiguous()) {
       const auto* bytes = static_cast<const uint8_t*>(mask.data_ptr());
-      Tensor out = empty({kernels::cpu::count_selected(bytes, numel())}, TensorOptions().dtype(dtype()));
+      Tensor out = empty({kernels::cpu::count_selected(bytes, numel())}, TensorOptions().dtype(dtype()).device(device()));
       kernels::cpu::masked_select(static_cast<const char*>(data_ptr()), bytes, numel(), element_size(),
                                   static_cast<char*>(out.data_ptr()));
       return out;

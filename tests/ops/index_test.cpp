@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <string>
+#include <utility>
 
 #include "strata/strata.h"
 #include "tests/ops/scatter_test_util.h"
@@ -447,7 +450,7 @@ TEST_P(IndexTest, AZeroDimValueOnTheCpuServesAnyDevice) {
   std::mt19937 rng(45);
   Tensor self = random_values({6, 4}, kFloat32, dev(), rng);
   Tensor rows = from_vector<int64_t>({0, 5, -1, 2}, opts(kInt64));
-  Tensor value = full({}, 3.5, TensorOptions().dtype(kFloat32));  // on the CPU
+  Tensor value = full({}, 3.5, TensorOptions().dtype(kFloat32).device(Device(DeviceType::CPU)));  // on the CPU
   const auto expected = host_values(self.index_put({rows}, full({}, 3.5, opts(kFloat32)), true));
   self.index_put_({rows}, value, true);
   EXPECT_EQ(host_values(self), expected);
@@ -692,14 +695,65 @@ TEST_P(IndexTest, AOneElementValueForAMaskIsConvertedAfterTheMaskIsChecked) {
   Tensor self = zeros({3}, opts(kUInt8));
   Tensor wrong_mask = full({4}, true, opts(kBool));
   Tensor mask = from_vector<bool>({true, false, true}, {3}, opts(kBool));
-  Tensor too_big = full({}, 300, TensorOptions().dtype(kInt32));
+  // On the CPU whatever the default device (cuda:0 on a machine with a GPU).
+  const TensorOptions host = TensorOptions().device(Device(DeviceType::CPU));
+  Tensor too_big = full({}, 300, host.dtype(kInt32));
   EXPECT_THROW(self.index_put_({wrong_mask}, too_big), IndexError);
   EXPECT_EQ(error_message<DTypeError>([&] { self.index_put_({mask}, too_big); }),
             "value cannot be converted to type uint8 without overflow");
-  self.index_put_({mask}, full({1}, 7.0, TensorOptions().dtype(kFloat64)));  // any dtype and shape
+  self.index_put_({mask}, full({1}, 7.0, host.dtype(kFloat64)));  // any dtype and shape
   EXPECT_EQ(host_values(self), (std::vector<double>{7, 0, 7}));
   // A Scalar argument is converted first, as Python converts it.
   EXPECT_THROW(self.index_put_({wrong_mask}, Scalar(300)), DTypeError);
+}
+
+// Every result of an op on CPU tensors lives on the CPU, whatever the default
+// device: on a machine with a GPU the default is cuda:0, and a CPU result
+// allocated there (self[mask] once was) is written by the CPU through a device
+// pointer. Here the default is set to cuda:0; without a GPU an allocation there
+// throws, with one the result would be on the wrong device.
+TEST(IndexDefaultDevice, CpuOpsAllocateOnTheirOperandsDevice) {
+  struct DefaultDeviceScope {  // restored however the test ends
+    Device before = default_device();
+    DefaultDeviceScope() { set_default_device(Device(DeviceType::CUDA, 0)); }
+    ~DefaultDeviceScope() { set_default_device(before); }
+  } scope;
+  std::mt19937 rng(61);
+  const Device cpu(DeviceType::CPU);
+  const Tensor self = random_values({6, 5}, kFloat32, cpu, rng);
+  const Tensor mask = random_values({6, 5}, kBool, cpu, rng);
+  const Tensor row_mask = from_vector<bool>({true, false, true, true, false, true}, TensorOptions().dtype(kBool).device(cpu));
+  const Tensor rows = random_index({7}, 6, cpu, rng);
+  const Tensor cols = random_index({7}, 5, cpu, rng);
+  const Tensor index = random_index({4, 5}, 6, cpu, rng);
+  const Tensor src = random_values({4, 5}, kFloat32, cpu, rng);
+  const Tensor values = random_values({7}, kFloat32, cpu, rng);
+  const auto s = host_values(self), m = host_values(mask);
+  std::vector<double> selected;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (m[i] != 0) selected.push_back(s[i]);
+  }
+  std::vector<std::pair<std::string, std::function<Tensor()>>> ops = {
+      {"self[mask]", [&] { return self.index({mask}); }},
+      {"self[row_mask]", [&] { return self.index({row_mask}); }},
+      {"self[rows, cols]", [&] { return self.index({rows, cols}); }},
+      {"index_put", [&] { return self.index_put({rows, cols}, values); }},
+      {"index_put mask", [&] { return self.index_put({mask}, Scalar(2.0)); }},
+      {"gather", [&] { return self.gather(0, index); }},
+      {"scatter", [&] { return self.scatter(0, index, src); }},
+      {"scatter value", [&] { return self.scatter(0, index, Scalar(1.5)); }},
+      {"scatter_add", [&] { return self.scatter_add(0, index, src); }},
+      {"scatter_reduce", [&] { return self.scatter_reduce(0, index, src, "amax"); }},
+      {"index_add", [&] { return self.index_add(0, rows.narrow(0, 0, 4), src); }},
+      {"add", [&] { return self.add(self); }},
+      {"clone", [&] { return self.clone(); }},
+  };
+  for (const auto& [name, op] : ops) {
+    Tensor out;
+    EXPECT_NO_THROW(out = op()) << name;
+    EXPECT_TRUE(out.defined() && out.is_cpu()) << name;
+  }
+  EXPECT_EQ(host_values(self.index({mask})), selected);
 }
 
 TEST_P(IndexTest, ABoolMaskThatIsSelf) {
@@ -719,7 +773,8 @@ TEST_P(IndexTest, ABoolMaskThatIsSelf) {
   b.index_put_({b}, Scalar(false));
   EXPECT_EQ(host_values(b), (std::vector<double>{0, 0, 0, 0}));
   Tensor u = from_vector<uint8_t>({1, 0, 1}, opts(kUInt8));
-  u.index_put_({u.to(kBool)}, from_vector<uint8_t>({7}, TensorOptions().dtype(kUInt8)));
+  // A one-element value on the CPU (whatever the default device) serves any device.
+  u.index_put_({u.to(kBool)}, from_vector<uint8_t>({7}, TensorOptions().dtype(kUInt8).device(Device(DeviceType::CPU))));
   EXPECT_EQ(host_values(u), (std::vector<double>{7, 0, 7}));
 }
 
