@@ -13,12 +13,15 @@
 #   version), holding include/ and lib/ — e.g. unpacked from its wheel:
 #   pip download --no-deps torch==2.11.0; unzip 'torch/include/*' 'torch/lib/*'.
 # STAGE_DIR: default .gpu (ignored by git; name it in the device tool's carry).
+# GPU_STAGE_BENCHES: the benchmarks to build (default: allocator_bench
+# elementwise_bench scatter_bench; each takes minutes against libtorch's headers).
 # Then, on the GPU machine: bash scripts/gpu_check.sh --staged .gpu
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="$1"
 torch="$2"
 stage="${3:-.gpu}"
+benches="${GPU_STAGE_BENCHES:-allocator_bench elementwise_bench scatter_bench}"
 rm -rf "$stage"
 mkdir -p "$stage/lib" "$stage/tests" "$stage/bench" "$stage/obj"
 
@@ -35,13 +38,13 @@ flags=(-O3 -DNDEBUG -std=c++20 -DSTRATA_WITH_CUDA=1 -DSTRATA_BENCH_CUDA=1 -DSTRA
        -DSTRATA_BENCH_TORCH_CUDA=1 -I. -Ibench -Iinclude -isystem "$cuda/include"
        -isystem "$torch/include" -isystem "$torch/include/torch/csrc/api/include")
 pids=()
-for b in allocator_bench elementwise_bench scatter_bench; do
+for b in $benches; do
   c++ "${flags[@]}" -c "bench/$b.cpp" -o "$stage/obj/$b.o" & pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p"; done
 # libtorch_cuda must stay NEEDED (--no-as-needed) for at::hasCUDA(); its own
 # dependencies (cudart, cuBLAS, ...) are found on the GPU machine through its RUNPATH.
-for b in allocator_bench elementwise_bench scatter_bench; do
+for b in $benches; do
   c++ -O3 "$stage/obj/$b.o" -o "$stage/bench/$b" -Wl,-rpath,'$ORIGIN/../lib' "$stage/lib/$soname" \
     "$stage/lib/$benchmark_soname" -L"$torch/lib" \
     -Wl,--no-as-needed -ltorch_cuda -lc10_cuda -ltorch_cpu -lc10 -Wl,--as-needed \

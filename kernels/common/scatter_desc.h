@@ -79,15 +79,17 @@ struct IndexGuard {
   unsigned long long sequence = 0;
 };
 
-/// True when every checked tensor's range lies in [lowest, size).
-STRATA_INLINE bool index_guard_passes(const IndexGuard& g) {
+/// True when every checked tensor's range, as `keys` (IndexGuard::keys'
+/// layout) holds it, lies in [lowest, size).
+STRATA_INLINE bool index_guard_passes(const IndexGuard& g, const unsigned long long* keys) {
   for (int k = 0; k < g.count; ++k) {
-    const int64_t lo = index_from_order_key(g.keys[2 * k]);
-    const int64_t hi = index_from_order_key(~g.keys[2 * k + 1]);
+    const int64_t lo = index_from_order_key(keys[2 * k]);
+    const int64_t hi = index_from_order_key(~keys[2 * k + 1]);
     if (lo < g.lowest[k] || hi >= g.size[k]) return false;
   }
   return true;
 }
+STRATA_INLINE bool index_guard_passes(const IndexGuard& g) { return index_guard_passes(g, g.keys); }
 
 /// An indexed update (scatter mode) or read (gather mode).
 struct ScatterDesc {

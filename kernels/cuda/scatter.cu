@@ -6,9 +6,12 @@
 // Template instantiations are kept few: assignment and gather move bytes and are
 // instantiated per element size (4); reductions per dtype (10), with the reduce
 // op a runtime switch that is uniform across the grid.
+#include <cooperative_groups.h>
 #include <cuda_runtime.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <algorithm>
 #include <climits>
 #include <cstdint>
 #include <type_traits>
@@ -126,7 +129,7 @@ inline constexpr int kScatterUnroll = 4;
 /// space, kScatterUnroll positions per step: `load(indexed_offset,
 /// direct_offset)` reads a position's value and `store(indexed_offset,
 /// direct_offset, value)` writes it; every load of a step comes before its
-/// first store.
+/// first store. The caller has checked the indices.
 template <typename T, typename Load, typename Store>
 __device__ __forceinline__ void walk_positions(const ScatterDesc& d, Load load, Store store) {
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
@@ -152,8 +155,7 @@ __device__ __forceinline__ void walk_positions(const ScatterDesc& d, Load load, 
 /// The update kernels' loop: apply(dst, v) for every position, with dst the
 /// indexed element and v the direct operand's element (or the scalar).
 template <typename T, typename Apply>
-__device__ __forceinline__ void for_each_update(const ScatterDesc& d, Apply apply) {
-  if (!index_guard_check(d.guard)) return;  // a bad index: nothing is written
+__device__ __forceinline__ void update_positions(const ScatterDesc& d, Apply apply) {
   T scalar;
   memcpy(&scalar, d.scalar, sizeof(T));
   walk_positions<T>(
@@ -164,38 +166,56 @@ __device__ __forceinline__ void for_each_update(const ScatterDesc& d, Apply appl
       [&](int64_t indexed, int64_t, T v) { apply(reinterpret_cast<T*>(d.indexed + indexed), v); });
 }
 
+/// dst = reduce(dst, v) for d.reduce, by atomics where positions can share a
+/// destination.
+template <typename T>
+__device__ __forceinline__ void reduce_into(const ScatterDesc& d, T* dst, T v) {
+  switch (d.reduce) {
+    case ScatterReduce::Add: atomic_add<T>(dst, v, d); break;
+    case ScatterReduce::Multiply: atomic_combine_cas<ScatterReduce::Multiply, T>(dst, v, d); break;
+    case ScatterReduce::Max: atomic_extreme<ScatterReduce::Max, T>(dst, v, d); break;
+    case ScatterReduce::Min: atomic_extreme<ScatterReduce::Min, T>(dst, v, d); break;
+    // No indices: every position owns its element.
+    case ScatterReduce::MeanDivide: *dst = scatter_combine<ScatterReduce::MeanDivide, T>(*dst, v, d.alpha); break;
+    case ScatterReduce::Assign: *dst = v; break;
+  }
+}
+
+/// The gather kernels' loop: direct[pos] = indexed[offset(pos)].
+template <typename Bits>
+__device__ __forceinline__ void gather_positions(const ScatterDesc& d) {
+  walk_positions<Bits>(
+      d, [&](int64_t indexed, int64_t) { return *reinterpret_cast<const Bits*>(d.indexed + indexed); },
+      [&](int64_t, int64_t direct, Bits v) { *reinterpret_cast<Bits*>(d.direct + direct) = v; });
+}
+
 /// Blocks of an update or gather launch: one position per thread up to 1 Mi
 /// positions (small launches fill the GPU), kScatterUnroll per thread beyond.
 unsigned int scatter_blocks(int64_t n) {
   return grid_blocks(n >= (int64_t{1} << 20) ? (n + kScatterUnroll - 1) / kScatterUnroll : n, kScatterMaxBlocks);
 }
 
+// The guarded kernels. The guard comes first: asking it after each thread's
+// first loads (so that its read of the validation result waited alongside
+// them) left the update of 16 Mi positions at 311 us on an H100 and made
+// index_add_ of rows 27 % slower. What costs is the guard's report code (see
+// index_guard_check).
 template <typename Bits>
 __global__ void scatter_assign_kernel(ScatterDesc d) {
-  for_each_update<Bits>(d, [](Bits* dst, Bits v) { *dst = v; });
+  if (!index_guard_check(d.guard)) return;  // a bad index: nothing is written
+  update_positions<Bits>(d, [](Bits* dst, Bits v) { *dst = v; });
 }
 
 template <typename T>
 __global__ void scatter_reduce_kernel(ScatterDesc d) {
-  for_each_update<T>(d, [&d](T* dst, T v) {
-    switch (d.reduce) {
-      case ScatterReduce::Add: atomic_add<T>(dst, v, d); break;
-      case ScatterReduce::Multiply: atomic_combine_cas<ScatterReduce::Multiply, T>(dst, v, d); break;
-      case ScatterReduce::Max: atomic_extreme<ScatterReduce::Max, T>(dst, v, d); break;
-      case ScatterReduce::Min: atomic_extreme<ScatterReduce::Min, T>(dst, v, d); break;
-      // No indices: every position owns its element.
-      case ScatterReduce::MeanDivide: *dst = scatter_combine<ScatterReduce::MeanDivide, T>(*dst, v, d.alpha); break;
-      case ScatterReduce::Assign: *dst = v; break;
-    }
-  });
+  if (!index_guard_check(d.guard)) return;
+  update_positions<T>(d, [&d](T* dst, T v) { reduce_into<T>(d, dst, v); });
 }
 
 template <typename Bits>
 __global__ void gather_kernel(ScatterDesc d) {
   if (!index_guard_check(d.guard)) return;
-  walk_positions<Bits>(
-      d, [&](int64_t indexed, int64_t) { return *reinterpret_cast<const Bits*>(d.indexed + indexed); },
-      [&](int64_t, int64_t direct, Bits v) { *reinterpret_cast<Bits*>(d.direct + direct) = v; });
+  gather_positions<Bits>(d);
 }
 
 /// The index tensors of one min/max launch (blockIdx.y picks one).
@@ -219,20 +239,15 @@ __device__ __forceinline__ void fold_vectors(const V* p, int64_t first, int64_t 
   for (; i < n; i += step) fold(__ldg(p + i));
 }
 
-/// Min/max of tensor blockIdx.y over the grid's x dimension. One block: it
-/// writes the keys; several: they reduce into keys that a memset of 0xff bytes
-/// initialized (see IndexGuard).
-__global__ void min_max_kernel(MinMaxArgs args, unsigned long long* keys) {
-  const IndexTensorDesc& t = args.tensors[blockIdx.y];
-  long long lo = LLONG_MAX;
-  long long hi = LLONG_MIN;
+/// Folds one thread's share of tensor t (the elements first, first + step, ...)
+/// into lo/hi.
+__device__ __forceinline__ void fold_index_share(const IndexTensorDesc& t, bool contiguous, int64_t first,
+                                                 int64_t step, long long& lo, long long& hi) {
   auto take = [&](long long v) {
     lo = v < lo ? v : lo;
     hi = v > hi ? v : hi;
   };
-  const int64_t first = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  const bool vectorized = args.contiguous[blockIdx.y] && (reinterpret_cast<uintptr_t>(t.data) & 15) == 0;
+  const bool vectorized = contiguous && (reinterpret_cast<uintptr_t>(t.data) & 15) == 0;
   if (vectorized && t.dtype == DType::Int64) {
     const int64_t vectors = t.numel / 2;
     fold_vectors(reinterpret_cast<const longlong2*>(t.data), first, vectors, step, [&](const longlong2& v) {
@@ -264,8 +279,14 @@ __global__ void min_max_kernel(MinMaxArgs args, unsigned long long* keys) {
       take(load_index(t.data + offset, t.dtype));
     }
   }
-  // From here lo and hi fold separately: a thread that saw no value holds the
-  // identities (LLONG_MAX, LLONG_MIN), which must not reach the other side.
+}
+
+/// Reduces lo/hi over the block: thread 0 ends with the block's min and max.
+/// Lo and hi fold separately: a thread that saw no value holds the identities
+/// (LLONG_MAX, LLONG_MIN), which must not reach the other side. Every thread
+/// of the block calls it (it synchronizes the block, also before returning, so
+/// that it can be called again at once).
+__device__ __forceinline__ void block_min_max(long long& lo, long long& hi) {
   auto fold = [&](long long other_lo, long long other_hi) {
     lo = other_lo < lo ? other_lo : lo;
     hi = other_hi > hi ? other_hi : hi;
@@ -286,6 +307,21 @@ __global__ void min_max_kernel(MinMaxArgs args, unsigned long long* keys) {
   __syncthreads();
   if (threadIdx.x == 0) {
     for (int w = 1; w < kBlockThreads / 32; ++w) fold(warp_lo[w], warp_hi[w]);
+  }
+  __syncthreads();
+}
+
+/// Min/max of tensor blockIdx.y over the grid's x dimension. One block: it
+/// writes the keys; several: they reduce into keys that a memset of 0xff bytes
+/// initialized (see IndexGuard).
+__global__ void min_max_kernel(MinMaxArgs args, unsigned long long* keys) {
+  long long lo = LLONG_MAX;
+  long long hi = LLONG_MIN;
+  fold_index_share(args.tensors[blockIdx.y], args.contiguous[blockIdx.y],
+                   static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x,
+                   static_cast<int64_t>(gridDim.x) * blockDim.x, lo, hi);
+  block_min_max(lo, hi);
+  if (threadIdx.x == 0) {
     unsigned long long* out = keys + 2 * blockIdx.y;
     if (gridDim.x == 1) {
       out[0] = index_order_key(lo);
@@ -295,6 +331,74 @@ __global__ void min_max_kernel(MinMaxArgs args, unsigned long long* keys) {
       atomicMin(out + 1, ~index_order_key(hi));
     }
   }
+}
+
+/// The validation half of a checked kernel (one cooperative launch that
+/// validates, then updates or gathers): the index tensors, and scratch for
+/// every block's partial ranges (2 * count values per block).
+struct CheckedArgs {
+  MinMaxArgs index;
+  long long* partials = nullptr;
+};
+
+/// Every block folds its share of each index tensor into `partials`; after one
+/// grid-wide barrier every block folds all blocks' partials into the keys in
+/// shared memory (so no block waits on another a second time), and the grid's
+/// first thread reports them. True when every index is in range: the same
+/// answer in every block. Every thread of the grid calls it.
+__device__ __forceinline__ bool validate_in_grid(const CheckedArgs& c, const IndexGuard& guard) {
+  __shared__ unsigned long long keys[2 * kMaxIndexOperands];
+  const int count = guard.count;
+  const int64_t first = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int k = 0; k < count; ++k) {
+    long long lo = LLONG_MAX;
+    long long hi = LLONG_MIN;
+    fold_index_share(c.index.tensors[k], c.index.contiguous[k], first, step, lo, hi);
+    block_min_max(lo, hi);
+    if (threadIdx.x == 0) {
+      c.partials[2 * (static_cast<int64_t>(blockIdx.x) * count + k)] = lo;
+      c.partials[2 * (static_cast<int64_t>(blockIdx.x) * count + k) + 1] = hi;
+    }
+  }
+  cooperative_groups::this_grid().sync();  // a memory fence too: every partial is visible
+  for (int k = 0; k < count; ++k) {
+    long long lo = LLONG_MAX;
+    long long hi = LLONG_MIN;
+    for (unsigned int b = threadIdx.x; b < gridDim.x; b += blockDim.x) {
+      // Written in this launch: read through L2 (__ldcg), never a stale L1 line.
+      const long long other_lo = __ldcg(c.partials + 2 * (static_cast<int64_t>(b) * count + k));
+      const long long other_hi = __ldcg(c.partials + 2 * (static_cast<int64_t>(b) * count + k) + 1);
+      lo = other_lo < lo ? other_lo : lo;
+      hi = other_hi > hi ? other_hi : hi;
+    }
+    block_min_max(lo, hi);
+    if (threadIdx.x == 0) {
+      keys[2 * k] = index_order_key(lo);
+      keys[2 * k + 1] = ~index_order_key(hi);
+    }
+  }
+  __syncthreads();
+  if (guard.report != nullptr && blockIdx.x == 0 && threadIdx.x == 0) report_index_keys(guard, keys);
+  return index_guard_passes(guard, keys);
+}
+
+template <typename Bits>
+__global__ void checked_assign_kernel(ScatterDesc d, CheckedArgs c) {
+  if (!validate_in_grid(c, d.guard)) return;  // a bad index: nothing is written
+  update_positions<Bits>(d, [](Bits* dst, Bits v) { *dst = v; });
+}
+
+template <typename T>
+__global__ void checked_reduce_kernel(ScatterDesc d, CheckedArgs c) {
+  if (!validate_in_grid(c, d.guard)) return;
+  update_positions<T>(d, [&d](T* dst, T v) { reduce_into<T>(d, dst, v); });
+}
+
+template <typename Bits>
+__global__ void checked_gather_kernel(ScatterDesc d, CheckedArgs c) {
+  if (!validate_in_grid(c, d.guard)) return;
+  gather_positions<Bits>(d);
 }
 
 /// The calling thread's report buffer: pinned, mapped host memory (its device
@@ -357,6 +461,115 @@ void gather(const ScatterDesc& d, void* stream, int device) {
     gather_kernel<Bits><<<scatter_blocks(d.numel), kBlockThreads, 0, cuda_stream>>>(d);
   });
   STRATA_CUDA_CHECK_LAUNCH();
+}
+
+namespace {
+
+/// The most blocks of `kernel` the device runs at once, which a cooperative
+/// launch may not exceed; 0 where the device cannot launch cooperatively.
+/// The device is current. Cached per thread.
+int coresident_blocks(const void* kernel, int device) {
+  struct Entry {
+    const void* kernel;
+    int device;
+    int blocks;
+  };
+  constexpr int kEntries = 64;
+  thread_local Entry cache[kEntries];
+  thread_local int used = 0;
+  for (int i = 0; i < used; ++i) {
+    if (cache[i].kernel == kernel && cache[i].device == device) return cache[i].blocks;
+  }
+  int cooperative = 0;
+  int processors = 0;
+  int per_processor = 0;
+  STRATA_CUDA_CHECK(cudaDeviceGetAttribute(&cooperative, cudaDevAttrCooperativeLaunch, device));
+  STRATA_CUDA_CHECK(cudaDeviceGetAttribute(&processors, cudaDevAttrMultiProcessorCount, device));
+  STRATA_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_processor, kernel, kBlockThreads, 0));
+  const int blocks = cooperative != 0 ? processors * per_processor : 0;
+  if (used < kEntries) cache[used++] = Entry{kernel, device, blocks};
+  return blocks;
+}
+
+/// The updates and gathers that take one launch: from 256 to 64 Ki positions.
+/// Measured on an H100 (2026-11-27, host time per op of back-to-back
+/// scatter_add_, index_put_ and index_add_): one launch saved 2-4 us of 14-19
+/// from 256 to 64 Ki positions; at 256 Ki and more its grid (only the blocks
+/// the device holds at once, four 64-register blocks per SM) made index_put_
+/// and index_add_ slower than the separate update kernel, and at 3 positions
+/// the cooperative launch cost index_put_ 1-3 us more than two plain ones.
+inline constexpr int64_t kOneLaunchMinPositions = 256;
+inline constexpr int64_t kOneLaunchMaxPositions = int64_t{1} << 16;
+
+/// STRATA_CUDA_SEPARATE_INDEX_CHECK=1 keeps the validation in its own launch
+/// before the update (the path of deterministic mode), for comparison.
+bool separate_index_check() {
+  static const bool separate = [] {
+    const char* env = std::getenv("STRATA_CUDA_SEPARATE_INDEX_CHECK");
+    return env != nullptr && *env != '\0' && *env != '0';
+  }();
+  return separate;
+}
+
+/// One cooperative launch of a checked kernel over at most the blocks the
+/// device holds at once: as many as the update or the min/max pass would take
+/// alone. False (nothing queued) where the device cannot launch cooperatively.
+bool launch_checked(void (*kernel)(ScatterDesc, CheckedArgs), ScatterDesc d, const IndexTensorDesc* tensors,
+                    int count, void* stream, int device) {
+  if (d.numel < kOneLaunchMinPositions || d.numel > kOneLaunchMaxPositions || count <= 0 ||
+      count > kMaxIndexOperands || separate_index_check()) {
+    return false;
+  }
+  detail::CudaDeviceScope scope(device);
+  const int resident = coresident_blocks(reinterpret_cast<const void*>(kernel), device);
+  if (resident <= 0) return false;
+  CheckedArgs c;
+  int64_t largest = 0;
+  for (int i = 0; i < count; ++i) {
+    c.index.tensors[i] = tensors[i];
+    c.index.contiguous[i] = tensors[i].is_contiguous();
+    largest = tensors[i].numel > largest ? tensors[i].numel : largest;
+  }
+  const int64_t wanted = std::max<int64_t>(scatter_blocks(d.numel), grid_blocks((largest + 15) / 16, 1024));
+  const auto blocks = static_cast<unsigned int>(std::min<int64_t>(wanted, resident));
+  CachingAllocator& allocator = memory::allocator(Device(DeviceType::CUDA, device));
+  void* partials = allocator.allocate(2 * sizeof(long long) * static_cast<size_t>(count) * blocks, stream);
+  c.partials = static_cast<long long*>(partials);
+  void* args[] = {&d, &c};
+  const cudaError_t status = cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(kernel), dim3(blocks),
+                                                         dim3(kBlockThreads), args, 0,
+                                                         static_cast<cudaStream_t>(stream));
+  allocator.deallocate(partials);  // reused on this stream only after the kernel (stream order)
+  STRATA_CUDA_CHECK(status);
+  return true;
+}
+
+}  // namespace
+
+bool scatter_update_checked(const ScatterDesc& d, const IndexTensorDesc* tensors, int count, void* stream,
+                            int device) {
+  bool launched = false;
+  if (d.reduce == ScatterReduce::Assign) {
+    dispatch_bits(ElementwiseDesc::dtype_size(d.dtype), [&](auto tag) {
+      using Bits = typename decltype(tag)::type;
+      launched = launch_checked(checked_assign_kernel<Bits>, d, tensors, count, stream, device);
+    });
+  } else {
+    dispatch_dtype(d.dtype, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      launched = launch_checked(checked_reduce_kernel<T>, d, tensors, count, stream, device);
+    });
+  }
+  return launched;
+}
+
+bool gather_checked(const ScatterDesc& d, const IndexTensorDesc* tensors, int count, void* stream, int device) {
+  bool launched = false;
+  dispatch_bits(ElementwiseDesc::dtype_size(d.dtype), [&](auto tag) {
+    using Bits = typename decltype(tag)::type;
+    launched = launch_checked(checked_gather_kernel<Bits>, d, tensors, count, stream, device);
+  });
+  return launched;
 }
 
 void index_min_max_launch(const IndexTensorDesc* tensors, int count, unsigned long long* keys, void* stream,

@@ -295,12 +295,27 @@ void check_index_bounds(const IndexBound* bounds, size_t count, bool allow_negat
 
 namespace {
 
-/// check_index_bounds, then the kernel; on a GPU instead, in stream order: the
-/// min/max pass into device memory and the kernel guarded by its result (it
-/// does nothing when an index is out of range); the guarded kernel's first
-/// thread reports the ranges to pinned host memory, and the host waits for
-/// that report only, then throws the usual IndexError or returns while the
-/// update runs on. The GPU never idles while the host decides.
+#if STRATA_WITH_CUDA
+/// Whether a GPU scatter update takes the deterministic sorted path: in
+/// deterministic mode, where the order of duplicates shows in the result (a
+/// scalar assigned through duplicates writes the same bits whoever wins, and
+/// the mean's division has no indices).
+bool uses_sorted_path(const ScatterDesc& d) {
+  const bool order_matters = d.num_indices > 0 && !(d.reduce == kernels::ScatterReduce::Assign && d.direct_is_scalar);
+  return is_deterministic() && order_matters;
+}
+#endif
+
+/// check_index_bounds, then the kernel; on a GPU instead, in stream order, one
+/// cooperative kernel that validates every index (a min/max over the grid and
+/// one grid-wide barrier) and updates or gathers only when all are in range
+/// (from 256 to 64 Ki positions, where that was measured faster); otherwise
+/// (other sizes, the deterministic sorted path, devices without cooperative
+/// launch) the min/max pass into device memory and then the kernel guarded by
+/// its result. Either way the kernel's first thread reports the ranges to pinned
+/// host memory, and the host waits for that report only, then throws the usual
+/// IndexError or returns while the update runs on. The GPU never idles while
+/// the host decides.
 void run_checked(const ScatterDesc& unguarded, const Device& device, const IndexBound* bounds, size_t count,
                  bool allow_negative, bool gather) {
 #if STRATA_WITH_CUDA
@@ -315,20 +330,32 @@ void run_checked(const ScatterDesc& unguarded, const Device& device, const Index
         d.guard.size[i] = checked[i]->size;
       }
       void* stream = detail::current_stream_handle(device);
-      const Storage keys = Storage::allocate(2 * sizeof(unsigned long long) * static_cast<size_t>(n), device);
-      auto* key_data = static_cast<unsigned long long*>(keys.data());
-      kernels::cuda::index_min_max_launch(descs.desc, n, key_data, stream, device.index());
-      d.guard.keys = key_data;
       d.guard.count = n;
+      // The separate min/max pass: its keys live until the end of this scope
+      // (the caching allocator reuses them only in stream order).
+      Storage keys;
+      const auto min_max_pass = [&] {
+        keys = Storage::allocate(2 * sizeof(unsigned long long) * static_cast<size_t>(n), device);
+        auto* key_data = static_cast<unsigned long long*>(keys.data());
+        kernels::cuda::index_min_max_launch(descs.desc, n, key_data, stream, device.index());
+        return key_data;
+      };
       IndexRange ranges[kernels::kMaxIndexOperands];
       if (d.numel > 0) {
-        // The guarded kernel reports the ranges as it starts: wait for that
-        // report, not for the kernel.
+        // The guarded kernel reports the ranges once they are known: wait for
+        // that report, not for the kernel.
         kernels::cuda::begin_index_report(d.guard, device.index());
-        gather ? run_gather(d, device) : run_scatter_update(d, device);
+        const bool one_launch =
+            gather ? kernels::cuda::gather_checked(d, descs.desc, n, stream, device.index())
+                   : !uses_sorted_path(d) && kernels::cuda::scatter_update_checked(d, descs.desc, n, stream,
+                                                                                   device.index());
+        if (!one_launch) {
+          d.guard.keys = min_max_pass();
+          gather ? run_gather(d, device) : run_scatter_update(d, device);
+        }
         kernels::cuda::wait_index_report(d.guard, ranges, stream, device.index());
       } else {
-        kernels::cuda::index_ranges_read_back(key_data, n, ranges, stream, device.index());
+        kernels::cuda::index_ranges_read_back(min_max_pass(), n, ranges, stream, device.index());
       }
       throw_first_out_of_range(checked, ranges, n, allow_negative);
       return;
@@ -383,10 +410,7 @@ void run_scatter_update(const ScatterDesc& d, const Device& device) {
   }
 #if STRATA_WITH_CUDA
   void* stream = detail::current_stream_handle(device);
-  // A scalar assigned through duplicates writes the same bits whoever wins, and
-  // the mean's division has no indices: neither needs the sorted path.
-  const bool order_matters = d.num_indices > 0 && !(d.reduce == kernels::ScatterReduce::Assign && d.direct_is_scalar);
-  if (is_deterministic() && order_matters) {
+  if (uses_sorted_path(d)) {
     kernels::cuda::scatter_update_sorted(d, stream, device.index());
   } else {
     kernels::cuda::scatter_update(d, stream, device.index());
