@@ -465,6 +465,19 @@ void gather(const ScatterDesc& d, void* stream, int device) {
 
 namespace {
 
+/// Fills `args` with the `count` index tensors and returns the blocks a
+/// min/max pass over them takes: about 16 values per thread, at most 1024
+/// blocks per tensor.
+unsigned int fill_min_max_args(MinMaxArgs& args, const IndexTensorDesc* tensors, int count) {
+  int64_t largest = 0;
+  for (int i = 0; i < count; ++i) {
+    args.tensors[i] = tensors[i];
+    args.contiguous[i] = tensors[i].is_contiguous();
+    largest = tensors[i].numel > largest ? tensors[i].numel : largest;
+  }
+  return grid_blocks((largest + 15) / 16, 1024);
+}
+
 /// The most blocks of `kernel` the device runs at once, which a cooperative
 /// launch may not exceed; 0 where the device cannot launch cooperatively.
 /// The device is current. Cached per thread.
@@ -524,13 +537,7 @@ bool launch_checked(void (*kernel)(ScatterDesc, CheckedArgs), ScatterDesc d, con
   const int resident = coresident_blocks(reinterpret_cast<const void*>(kernel), device);
   if (resident <= 0) return false;
   CheckedArgs c;
-  int64_t largest = 0;
-  for (int i = 0; i < count; ++i) {
-    c.index.tensors[i] = tensors[i];
-    c.index.contiguous[i] = tensors[i].is_contiguous();
-    largest = tensors[i].numel > largest ? tensors[i].numel : largest;
-  }
-  const int64_t wanted = std::max<int64_t>(scatter_blocks(d.numel), grid_blocks((largest + 15) / 16, 1024));
+  const int64_t wanted = std::max<int64_t>(scatter_blocks(d.numel), fill_min_max_args(c.index, tensors, count));
   const auto blocks = static_cast<unsigned int>(std::min<int64_t>(wanted, resident));
   CachingAllocator& allocator = memory::allocator(Device(DeviceType::CUDA, device));
   void* partials = allocator.allocate(2 * sizeof(long long) * static_cast<size_t>(count) * blocks, stream);
@@ -579,15 +586,8 @@ void index_min_max_launch(const IndexTensorDesc* tensors, int count, unsigned lo
   detail::CudaDeviceScope scope(device);
   const auto cuda_stream = static_cast<cudaStream_t>(stream);
   MinMaxArgs args;
-  int64_t largest = 0;
-  for (int i = 0; i < count; ++i) {
-    args.tensors[i] = tensors[i];
-    args.contiguous[i] = tensors[i].is_contiguous();
-    largest = tensors[i].numel > largest ? tensors[i].numel : largest;
-  }
-  // About 16 values per thread, at most 1024 blocks per tensor; small tensors
-  // take one block, which writes its result without atomics or a memset.
-  const unsigned int blocks = grid_blocks((largest + 15) / 16, 1024);
+  // Small tensors take one block, which writes its result without atomics or a memset.
+  const unsigned int blocks = fill_min_max_args(args, tensors, count);
   if (blocks > 1) {
     STRATA_CUDA_CHECK(cudaMemsetAsync(keys, 0xff, 2 * sizeof(unsigned long long) * count, cuda_stream));
   }
