@@ -65,8 +65,8 @@ struct IndexReport {
 
 /// The validation result an update or gather kernel checks before it touches
 /// memory (CUDA: the min/max pass and the guarded kernel run in stream order;
-/// the guarded kernel's first thread reports the keys to the host, which waits
-/// only for that report). count 0: no guard.
+/// the min/max pass, once it has the keys, reports them to the host, which
+/// waits only for that report). count 0: no guard.
 struct IndexGuard {
   /// Written by the min/max pass: for checked tensor k, keys[2k] =
   /// index_order_key(min) and keys[2k + 1] = ~index_order_key(max).
@@ -74,7 +74,8 @@ struct IndexGuard {
   int count = 0;
   int64_t lowest[kMaxIndexOperands] = {};  // 0, or -size where negative indices wrap
   int64_t size[kMaxIndexOperands] = {};
-  /// Where the kernel reports the keys, then `sequence` (nullptr: no report).
+  /// Where the min/max pass (or the one-launch checked kernel) reports the
+  /// keys, then `sequence` (nullptr: no report). Update kernels ignore it.
   IndexReport* report = nullptr;
   unsigned long long sequence = 0;
 };

@@ -69,21 +69,28 @@ bool scatter_update_checked(const ScatterDesc& d, const IndexTensorDesc* tensors
                             int device);
 /// The same for gather.
 bool gather_checked(const ScatterDesc& d, const IndexTensorDesc* tensors, int count, void* stream, int device);
+/// The device words a min/max pass over `count` index tensors writes: the
+/// 2 * count keys, then the count of blocks that have finished (used when it
+/// reports).
+inline size_t index_keys_words(int count) { return 2 * static_cast<size_t>(count) + 1; }
 /// Queues the min/max pass over `count` (<= kMaxIndexOperands) non-empty index
-/// tensors on `stream`, without waiting: `keys` (2 * count, device memory)
-/// receives the ranges as IndexGuard reads them. Update and gather kernels
+/// tensors on `stream`, without waiting: `keys` (index_keys_words(count),
+/// device memory) receives the ranges as IndexGuard reads them. Given a guard
+/// whose report begin_index_report set, the pass also reports the ranges to the
+/// host once it has them (see wait_index_report). Update and gather kernels
 /// given the guard do nothing when an index is out of range.
 void index_min_max_launch(const IndexTensorDesc* tensors, int count, unsigned long long* keys, void* stream,
-                          int device);
+                          int device, const IndexGuard* report = nullptr);
 /// Copies the `count` ranges in `keys` back and synchronizes the stream: the one
 /// read-back of a checked op. No device-side asserts anywhere.
 void index_ranges_read_back(const unsigned long long* keys, int count, IndexRange* out, void* stream, int device);
 /// Makes the guard report its keys to the calling thread's pinned, mapped
 /// report buffer under a fresh sequence number (see IndexGuard).
 void begin_index_report(IndexGuard& guard, int device);
-/// Waits until the guarded kernel queued after begin_index_report has reported
-/// (the start of that kernel, not its end: the update runs on asynchronously)
-/// and returns the ranges. Throws DeviceError if the stream fails first.
+/// Waits until the min/max pass or one-launch checked kernel queued after
+/// begin_index_report has reported (the end of the pass or the kernel's grid
+/// barrier, not the end of the update: that runs on asynchronously) and
+/// returns the ranges. Throws DeviceError if the stream fails first.
 void wait_index_report(const IndexGuard& guard, IndexRange* out, void* stream, int device);
 /// Both, with scratch keys from the device's caching allocator.
 void index_min_max(const IndexTensorDesc* tensors, int count, IndexRange* out, void* stream,

@@ -16,7 +16,6 @@
 #include "kernels/common/dispatch.h"
 #include "kernels/common/scatter_kernels.h"
 #include "kernels/common/scatter_reduce.h"
-#include "kernels/cuda/guard.cuh"
 #include "kernels/cuda/loops.cuh"
 #include "src/runtime/cuda_check.h"
 #include "strata/memory.h"
@@ -70,7 +69,7 @@ __device__ T reduce_group(const ScatterDesc& d, const T& scalar, T acc, const un
 template <typename T>
 __global__ void apply_sorted_kernel(ScatterDesc d, int64_t element, const unsigned long long* keys,
                                     const int64_t* positions, int64_t n) {
-  if (!index_guard_check(d.guard)) return;  // a bad index: the keys mean nothing, nothing is written
+  if (!index_guard_passes(d.guard)) return;  // a bad index: the keys mean nothing, nothing is written
   T scalar;
   memcpy(&scalar, d.scalar, sizeof(T));
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;

@@ -198,23 +198,23 @@ unsigned int scatter_blocks(int64_t n) {
 // The guarded kernels. The guard comes first: asking it after each thread's
 // first loads (so that its read of the validation result waited alongside
 // them) left the update of 16 Mi positions at 311 us on an H100 and made
-// index_add_ of rows 27 % slower. What costs is the guard's report code (see
-// index_guard_check).
+// index_add_ of rows 27 % slower. They never carry the report code (see
+// guard.cuh): the min/max pass before them reports.
 template <typename Bits>
 __global__ void scatter_assign_kernel(ScatterDesc d) {
-  if (!index_guard_check(d.guard)) return;  // a bad index: nothing is written
+  if (!index_guard_passes(d.guard)) return;  // a bad index: nothing is written
   update_positions<Bits>(d, [](Bits* dst, Bits v) { *dst = v; });
 }
 
 template <typename T>
 __global__ void scatter_reduce_kernel(ScatterDesc d) {
-  if (!index_guard_check(d.guard)) return;
+  if (!index_guard_passes(d.guard)) return;
   update_positions<T>(d, [&d](T* dst, T v) { reduce_into<T>(d, dst, v); });
 }
 
 template <typename Bits>
 __global__ void gather_kernel(ScatterDesc d) {
-  if (!index_guard_check(d.guard)) return;
+  if (!index_guard_passes(d.guard)) return;
   gather_positions<Bits>(d);
 }
 
@@ -311,26 +311,41 @@ __device__ __forceinline__ void block_min_max(long long& lo, long long& hi) {
   __syncthreads();
 }
 
-/// Min/max of tensor blockIdx.y over the grid's x dimension. One block: it
-/// writes the keys; several: they reduce into keys that a memset of 0xff bytes
-/// initialized (see IndexGuard).
-__global__ void min_max_kernel(MinMaxArgs args, unsigned long long* keys) {
-  long long lo = LLONG_MAX;
-  long long hi = LLONG_MIN;
-  fold_index_share(args.tensors[blockIdx.y], args.contiguous[blockIdx.y],
-                   static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x,
-                   static_cast<int64_t>(gridDim.x) * blockDim.x, lo, hi);
-  block_min_max(lo, hi);
-  if (threadIdx.x == 0) {
-    unsigned long long* out = keys + 2 * blockIdx.y;
-    if (gridDim.x == 1) {
-      out[0] = index_order_key(lo);
-      out[1] = ~index_order_key(hi);
-    } else {
-      atomicMin(out, index_order_key(lo));
-      atomicMin(out + 1, ~index_order_key(hi));
+/// Min/max of the `count` index tensors: tensor k by the blocks with
+/// blockIdx.y == k % gridDim.y, over the grid's x dimension. One block (grid
+/// 1 x 1, small tensors): it writes the keys. Several: they reduce into keys
+/// that a memset of 0xff bytes initialized (see IndexGuard), and count their
+/// arrivals in keys[2 * count] (set to all-ones by the same memset, so that
+/// the i-th arrival reads i - 2); the last to arrive has the final keys. The
+/// block with the final keys reports them when the guard has a report buffer.
+__global__ void min_max_kernel(MinMaxArgs args, int count, unsigned long long* keys, IndexGuard guard) {
+  for (int k = blockIdx.y; k < count; k += gridDim.y) {
+    long long lo = LLONG_MAX;
+    long long hi = LLONG_MIN;
+    fold_index_share(args.tensors[k], args.contiguous[k], static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x,
+                     static_cast<int64_t>(gridDim.x) * blockDim.x, lo, hi);
+    block_min_max(lo, hi);
+    if (threadIdx.x == 0) {
+      unsigned long long* out = keys + 2 * k;
+      if (gridDim.x == 1) {
+        out[0] = index_order_key(lo);
+        out[1] = ~index_order_key(hi);
+      } else {
+        atomicMin(out, index_order_key(lo));
+        atomicMin(out + 1, ~index_order_key(hi));
+      }
     }
   }
+  if (guard.report == nullptr || threadIdx.x != 0) return;
+  const unsigned long long blocks = static_cast<unsigned long long>(gridDim.x) * gridDim.y;
+  if (blocks > 1) {
+    __threadfence();  // this block's keys are visible before its arrival
+    if (atomicAdd(keys + 2 * count, 1ull) + 2 != blocks) return;
+    __threadfence();  // every other block's keys are visible now
+  }
+  unsigned long long final_keys[2 * kMaxIndexOperands];
+  for (int k = 0; k < 2 * count; ++k) final_keys[k] = __ldcg(keys + k);  // through L2, where the atomics landed
+  report_index_keys(guard, final_keys);
 }
 
 /// The validation half of a checked kernel (one cooperative launch that
@@ -580,18 +595,23 @@ bool gather_checked(const ScatterDesc& d, const IndexTensorDesc* tensors, int co
 }
 
 void index_min_max_launch(const IndexTensorDesc* tensors, int count, unsigned long long* keys, void* stream,
-                          int device) {
+                          int device, const IndexGuard* report) {
   if (count <= 0) return;
   if (count > kMaxIndexOperands) throw DeviceError("index_min_max: too many index tensors");
   detail::CudaDeviceScope scope(device);
   const auto cuda_stream = static_cast<cudaStream_t>(stream);
   MinMaxArgs args;
-  // Small tensors take one block, which writes its result without atomics or a memset.
+  // Small tensors take one block for all of them, which writes the keys
+  // without atomics, a memset or an arrival count.
   const unsigned int blocks = fill_min_max_args(args, tensors, count);
+  const unsigned int tensor_rows = blocks > 1 ? static_cast<unsigned int>(count) : 1u;
   if (blocks > 1) {
-    STRATA_CUDA_CHECK(cudaMemsetAsync(keys, 0xff, 2 * sizeof(unsigned long long) * count, cuda_stream));
+    STRATA_CUDA_CHECK(cudaMemsetAsync(keys, 0xff, index_keys_words(count) * sizeof(unsigned long long), cuda_stream));
   }
-  min_max_kernel<<<dim3(blocks, static_cast<unsigned int>(count)), kBlockThreads, 0, cuda_stream>>>(args, keys);
+  IndexGuard guard;
+  if (report != nullptr) guard = *report;
+  guard.count = count;
+  min_max_kernel<<<dim3(blocks, tensor_rows), kBlockThreads, 0, cuda_stream>>>(args, count, keys, guard);
   STRATA_CUDA_CHECK_LAUNCH();
 }
 
@@ -623,7 +643,7 @@ void wait_index_report(const IndexGuard& guard, IndexRange* out, void* stream, i
     const cudaError_t status = cudaStreamQuery(static_cast<cudaStream_t>(stream));
     if (detail::cuda_not_ready(status)) continue;
     STRATA_CUDA_CHECK(status);
-    if (*sequence != guard.sequence) throw DeviceError("internal: a guarded kernel finished without its index report");
+    if (*sequence != guard.sequence) throw DeviceError("internal: the index check finished without its report");
   }
   std::atomic_thread_fence(std::memory_order_acquire);  // the keys were written before the sequence number
   for (int i = 0; i < guard.count; ++i) out[i] = decode_range(report->keys, i);
@@ -632,7 +652,7 @@ void wait_index_report(const IndexGuard& guard, IndexRange* out, void* stream, i
 void index_min_max(const IndexTensorDesc* tensors, int count, IndexRange* out, void* stream, int device) {
   if (count <= 0) return;
   CachingAllocator& allocator = memory::allocator(Device(DeviceType::CUDA, device));
-  auto* keys = static_cast<unsigned long long*>(allocator.allocate(2 * sizeof(unsigned long long) * count, stream));
+  auto* keys = static_cast<unsigned long long*>(allocator.allocate(index_keys_words(count) * sizeof(unsigned long long), stream));
   try {
     index_min_max_launch(tensors, count, keys, stream, device);
     index_ranges_read_back(keys, count, out, stream, device);
