@@ -3,8 +3,8 @@
 # included), the CUDA cases again under compute-sanitizer memcheck and with the
 # index validation in its own launch, the GPU benchmarks (strata against PyTorch
 # in the same process, cudaMalloc, a device-to-device copy and a memset; the
-# scatter set in both validation modes), and times the validation against the
-# update with Nsight Compute. Results go to $OUT (default ./gpu_check_out; eight
+# scatter set in both validation modes and with one launch at every size), and
+# times the validation against the update with Nsight Compute. Results go to $OUT (default ./gpu_check_out; eight
 # files at most); a summary is printed last.
 #
 #   bash scripts/gpu_check.sh [BUILD_DIR]      # builds there (default build/gpu)
@@ -94,7 +94,9 @@ for b in $benches; do run_bench "$b" "$b" "" 'cuda|GPU'; done
 case " $benches " in *" scatter_bench "*)
   ab='GPU_(scatter_add_|scatter_|index_put_|index_put_acc|index_add_rows|hotspot_scatter_add_|seed_index_put_)/'
   run_bench scatter_bench scatter_bench_separate STRATA_CUDA_SEPARATE_INDEX_CHECK=1 "$ab"
-  run_bench scatter_bench scatter_bench_again "" "$ab" ;;
+  run_bench scatter_bench scatter_bench_again "" "$ab"
+  # The window check: validation and update in one launch at every size.
+  run_bench scatter_bench scatter_bench_one_launch STRATA_CUDA_ONE_LAUNCH_MAX=16777216 "$ab" ;;
 esac
 
 # 3. Validation share at 16 Mi updates: per-kernel device time (Nsight Compute,
@@ -109,6 +111,7 @@ if command -v ncu > /dev/null && [ -x "$bench/scatter_bench" ]; then
       --benchmark_min_time=0.001 > "$out/ncu_$mode.csv" 2>&1
     note "ncu $mode: exit $?"
   done
+  cat "$out"/ncu_one_launch.csv "$out"/ncu_separate.csv > "$out/ncu.csv"; rm -f "$out"/ncu_one_launch.csv "$out"/ncu_separate.csv
 fi
 
 note "done; logs in $out"

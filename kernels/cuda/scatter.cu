@@ -338,13 +338,13 @@ __global__ void min_max_kernel(MinMaxArgs args, int count, unsigned long long* k
   }
   if (guard.report == nullptr || threadIdx.x != 0) return;
   const unsigned long long blocks = static_cast<unsigned long long>(gridDim.x) * gridDim.y;
-  if (blocks > 1) {
-    __threadfence();  // this block's keys are visible before its arrival
-    if (atomicAdd(keys + 2 * count, 1ull) + 2 != blocks) return;
-    __threadfence();  // every other block's keys are visible now
-  }
+  using DeviceWord = ::cuda::atomic_ref<unsigned long long, ::cuda::thread_scope_device>;
+  // Acquire-release arrival (no fence: see report_index_keys): this thread's
+  // atomics on the keys come before its arrival, and the last to arrive sees
+  // every block's.
+  if (blocks > 1 && DeviceWord(keys[2 * count]).fetch_add(1, ::cuda::memory_order_acq_rel) + 2 != blocks) return;
   unsigned long long final_keys[2 * kMaxIndexOperands];
-  for (int k = 0; k < 2 * count; ++k) final_keys[k] = __ldcg(keys + k);  // through L2, where the atomics landed
+  for (int k = 0; k < 2 * count; ++k) final_keys[k] = DeviceWord(keys[k]).load(::cuda::memory_order_relaxed);
   report_index_keys(guard, final_keys);
 }
 
@@ -529,6 +529,20 @@ int coresident_blocks(const void* kernel, int device) {
 inline constexpr int64_t kOneLaunchMinPositions = 256;
 inline constexpr int64_t kOneLaunchMaxPositions = int64_t{1} << 16;
 
+/// The largest update or gather that takes one launch: kOneLaunchMaxPositions,
+/// or STRATA_CUDA_ONE_LAUNCH_MAX (positions, for measuring the window:
+/// scripts/gpu_check.sh runs the benchmarks with it at 16 Mi).
+int64_t one_launch_max_positions() {
+  static const int64_t largest = [] {
+    const char* env = std::getenv("STRATA_CUDA_ONE_LAUNCH_MAX");
+    if (env == nullptr || *env == '\0') return kOneLaunchMaxPositions;
+    char* end = nullptr;
+    const long long value = std::strtoll(env, &end, 10);
+    return *end == '\0' && value >= 0 ? static_cast<int64_t>(value) : kOneLaunchMaxPositions;
+  }();
+  return largest;
+}
+
 /// STRATA_CUDA_SEPARATE_INDEX_CHECK=1 keeps the validation in its own launch
 /// before the update (the path of deterministic mode), for comparison.
 bool separate_index_check() {
@@ -544,7 +558,7 @@ bool separate_index_check() {
 /// alone. False (nothing queued) where the device cannot launch cooperatively.
 bool launch_checked(void (*kernel)(ScatterDesc, CheckedArgs), ScatterDesc d, const IndexTensorDesc* tensors,
                     int count, void* stream, int device) {
-  if (d.numel < kOneLaunchMinPositions || d.numel > kOneLaunchMaxPositions || count <= 0 ||
+  if (d.numel < kOneLaunchMinPositions || d.numel > one_launch_max_positions() || count <= 0 ||
       count > kMaxIndexOperands || separate_index_check()) {
     return false;
   }
