@@ -11,6 +11,8 @@
 // op's stream.
 #include <cuda_runtime.h>
 
+#include <cstdint>
+
 #include <cub/device/device_radix_sort.cuh>
 
 #include "kernels/common/dispatch.h"
@@ -40,14 +42,19 @@ class ScratchBuffer {
   void* ptr_;
 };
 
-__global__ void destination_keys_kernel(ScatterDesc d, int64_t element, unsigned long long* keys,
-                                        int64_t* positions) {
+/// Key: the destination element's index (32 bits when every destination fits);
+/// Pos: the position (32 bits below 2^31 positions). Narrow pairs halve what
+/// the radix sort moves on every pass.
+template <typename Key, typename Pos>
+__global__ void destination_keys_kernel(ScatterDesc d, int64_t element, Key* keys, Pos* positions) {
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < d.numel; i += step) {
     int64_t indexed_offset, direct_offset;
     scatter_offsets(d, i, indexed_offset, direct_offset);
-    keys[i] = static_cast<unsigned long long>(indexed_offset / element);
-    positions[i] = i;
+    // A bad index makes a meaningless (possibly truncated) key: the guarded
+    // apply kernel then writes nothing.
+    keys[i] = static_cast<Key>(indexed_offset / element);
+    positions[i] = static_cast<Pos>(i);
   }
 }
 
@@ -56,19 +63,19 @@ __device__ T load_direct(const ScatterDesc& d, const T& scalar, int64_t position
   return d.direct_is_scalar ? scalar : *reinterpret_cast<const T*>(d.direct + scatter_direct_offset(d, position));
 }
 
-template <ScatterReduce R, typename T>
-__device__ T reduce_group(const ScatterDesc& d, const T& scalar, T acc, const unsigned long long* keys,
-                          const int64_t* positions, int64_t begin, int64_t n) {
-  const unsigned long long key = keys[begin];
+template <ScatterReduce R, typename T, typename Key, typename Pos>
+__device__ T reduce_group(const ScatterDesc& d, const T& scalar, T acc, const Key* keys, const Pos* positions,
+                          int64_t begin, int64_t n) {
+  const Key key = keys[begin];
   for (int64_t j = begin; j < n && keys[j] == key; ++j) {
     acc = scatter_combine<R, T>(acc, load_direct(d, scalar, positions[j]), d.alpha);
   }
   return acc;
 }
 
-template <typename T>
-__global__ void apply_sorted_kernel(ScatterDesc d, int64_t element, const unsigned long long* keys,
-                                    const int64_t* positions, int64_t n) {
+template <typename T, typename Key, typename Pos>
+__global__ void apply_sorted_kernel(ScatterDesc d, int64_t element, const Key* keys, const Pos* positions,
+                                    int64_t n) {
   if (!index_guard_passes(d.guard)) return;  // a bad index: the keys mean nothing, nothing is written
   T scalar;
   memcpy(&scalar, d.scalar, sizeof(T));
@@ -84,19 +91,19 @@ __global__ void apply_sorted_kernel(ScatterDesc d, int64_t element, const unsign
         break;
       }
       case ScatterReduce::Add:
-        *dst = reduce_group<ScatterReduce::Add, T>(d, scalar, *dst, keys, positions, i, n);
+        *dst = reduce_group<ScatterReduce::Add, T, Key, Pos>(d, scalar, *dst, keys, positions, i, n);
         break;
       case ScatterReduce::Multiply:
-        *dst = reduce_group<ScatterReduce::Multiply, T>(d, scalar, *dst, keys, positions, i, n);
+        *dst = reduce_group<ScatterReduce::Multiply, T, Key, Pos>(d, scalar, *dst, keys, positions, i, n);
         break;
       case ScatterReduce::Max:
-        *dst = reduce_group<ScatterReduce::Max, T>(d, scalar, *dst, keys, positions, i, n);
+        *dst = reduce_group<ScatterReduce::Max, T, Key, Pos>(d, scalar, *dst, keys, positions, i, n);
         break;
       case ScatterReduce::Min:
-        *dst = reduce_group<ScatterReduce::Min, T>(d, scalar, *dst, keys, positions, i, n);
+        *dst = reduce_group<ScatterReduce::Min, T, Key, Pos>(d, scalar, *dst, keys, positions, i, n);
         break;
       case ScatterReduce::MeanDivide:
-        *dst = reduce_group<ScatterReduce::MeanDivide, T>(d, scalar, *dst, keys, positions, i, n);
+        *dst = reduce_group<ScatterReduce::MeanDivide, T, Key, Pos>(d, scalar, *dst, keys, positions, i, n);
         break;
     }
   }
@@ -108,43 +115,52 @@ int key_bits(int64_t max_key) {
   return bits;
 }
 
+/// The sort and the apply with keys of type Key and positions of type Pos.
+template <typename Key, typename Pos>
+void sort_and_apply(const ScatterDesc& d, int end_bit, CachingAllocator& allocator, void* stream) {
+  const auto cuda_stream = static_cast<cudaStream_t>(stream);
+  const int64_t n = d.numel;
+  const int64_t element = static_cast<int64_t>(ElementwiseDesc::dtype_size(d.dtype));
+  ScratchBuffer keys_in(allocator, sizeof(Key) * static_cast<size_t>(n), stream);
+  ScratchBuffer keys_out(allocator, sizeof(Key) * static_cast<size_t>(n), stream);
+  ScratchBuffer positions_in(allocator, sizeof(Pos) * static_cast<size_t>(n), stream);
+  ScratchBuffer positions_out(allocator, sizeof(Pos) * static_cast<size_t>(n), stream);
+
+  destination_keys_kernel<Key, Pos><<<grid_blocks(n, kScatterMaxBlocks), kBlockThreads, 0, cuda_stream>>>(
+      d, element, keys_in.as<Key>(), positions_in.as<Pos>());
+  STRATA_CUDA_CHECK_LAUNCH();
+
+  size_t scratch_bytes = 0;
+  STRATA_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, scratch_bytes, keys_in.as<Key>(), keys_out.as<Key>(),
+                                                    positions_in.as<Pos>(), positions_out.as<Pos>(), n, 0, end_bit,
+                                                    cuda_stream));
+  ScratchBuffer scratch(allocator, scratch_bytes, stream);
+  STRATA_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(scratch.as<void>(), scratch_bytes, keys_in.as<Key>(),
+                                                    keys_out.as<Key>(), positions_in.as<Pos>(),
+                                                    positions_out.as<Pos>(), n, 0, end_bit, cuda_stream));
+
+  dispatch_dtype(d.dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    apply_sorted_kernel<T, Key, Pos><<<grid_blocks(n, kScatterMaxBlocks), kBlockThreads, 0, cuda_stream>>>(
+        d, element, keys_out.as<Key>(), positions_out.as<Pos>(), n);
+  });
+  STRATA_CUDA_CHECK_LAUNCH();
+}
+
 }  // namespace
 
 void scatter_update_sorted(const ScatterDesc& d, void* stream, int device) {
   if (d.numel == 0) return;
   detail::CudaDeviceScope scope(device);
-  const auto cuda_stream = static_cast<cudaStream_t>(stream);
   CachingAllocator& allocator = memory::allocator(Device(DeviceType::CUDA, device));
-  const int64_t n = d.numel;
   const int64_t element = static_cast<int64_t>(ElementwiseDesc::dtype_size(d.dtype));
-  const size_t key_bytes = sizeof(unsigned long long) * static_cast<size_t>(n);
-  const size_t position_bytes = sizeof(int64_t) * static_cast<size_t>(n);
-  ScratchBuffer keys_in(allocator, key_bytes, stream);
-  ScratchBuffer keys_out(allocator, key_bytes, stream);
-  ScratchBuffer positions_in(allocator, position_bytes, stream);
-  ScratchBuffer positions_out(allocator, position_bytes, stream);
-
-  destination_keys_kernel<<<grid_blocks(n, kScatterMaxBlocks), kBlockThreads, 0, cuda_stream>>>(
-      d, element, keys_in.as<unsigned long long>(), positions_in.as<int64_t>());
-  STRATA_CUDA_CHECK_LAUNCH();
-
   // Sort only the bits a destination index can use.
   const int end_bit = key_bits(d.indexed_extent / element);
-  size_t scratch_bytes = 0;
-  STRATA_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(
-      nullptr, scratch_bytes, keys_in.as<unsigned long long>(), keys_out.as<unsigned long long>(),
-      positions_in.as<int64_t>(), positions_out.as<int64_t>(), n, 0, end_bit, cuda_stream));
-  ScratchBuffer scratch(allocator, scratch_bytes, stream);
-  STRATA_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(
-      scratch.as<void>(), scratch_bytes, keys_in.as<unsigned long long>(), keys_out.as<unsigned long long>(),
-      positions_in.as<int64_t>(), positions_out.as<int64_t>(), n, 0, end_bit, cuda_stream));
-
-  dispatch_dtype(d.dtype, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    apply_sorted_kernel<T><<<grid_blocks(n, kScatterMaxBlocks), kBlockThreads, 0, cuda_stream>>>(
-        d, element, keys_out.as<unsigned long long>(), positions_out.as<int64_t>(), n);
-  });
-  STRATA_CUDA_CHECK_LAUNCH();
+  if (end_bit <= 32 && d.numel <= INT32_MAX) {
+    sort_and_apply<uint32_t, int32_t>(d, end_bit, allocator, stream);
+  } else {
+    sort_and_apply<unsigned long long, int64_t>(d, end_bit, allocator, stream);
+  }
 }
 
 }  // namespace strata::kernels::cuda
