@@ -232,6 +232,39 @@ STRATA_INLINE void scatter_offsets(const ScatterDesc& d, int64_t linear, int64_t
   }
 }
 
+/// True when `d` sums float32 rows that the CUDA backend adds four floats at a
+/// time (one vector atomic per four elements on sm_90; index_add_ of rows,
+/// scatter_add_ and index_put_ accumulate of whole rows): two dimensions, the
+/// inner one a contiguous run of a multiple of 4 floats in both operands that
+/// the one index operand does not vary along, every address and stride a
+/// multiple of 16 bytes.
+STRATA_INLINE bool adds_float_quads(const ScatterDesc& d) {
+  if (d.reduce != ScatterReduce::Add || d.dtype != DType::Float32 || d.direct_is_scalar || d.num_indices != 1 ||
+      d.ndim != 2) {
+    return false;
+  }
+  const IndexOperand& x = d.indices[0];
+  if (d.sizes[0] % 4 != 0 || d.indexed_strides[0] != 4 || d.direct_strides[0] != 4 || x.byte_strides[0] != 0) {
+    return false;
+  }
+  const auto aligned = [](int64_t v) { return v % 16 == 0; };
+  return aligned(static_cast<int64_t>(reinterpret_cast<uintptr_t>(d.indexed))) &&
+         aligned(static_cast<int64_t>(reinterpret_cast<uintptr_t>(d.direct))) && aligned(d.indexed_strides[1]) &&
+         aligned(d.direct_strides[1]) && aligned(x.target_byte_stride);
+}
+
+/// For adds_float_quads: the byte offsets (indexed, direct) of quad q, the
+/// positions 4q .. 4q + 3 — scatter_offsets(d, 4q) with one index load per quad.
+STRATA_INLINE void quad_offsets(const ScatterDesc& d, int64_t q, int64_t& indexed_offset, int64_t& direct_offset) {
+  int64_t row = q;
+  const int64_t quad = split_coordinate(row, d.sizes[0] / 4);
+  const IndexOperand& x = d.indices[0];
+  int64_t v = load_index(x.data + row * x.byte_strides[1], x.dtype);
+  if (d.wrap_negative && v < 0) v += x.dim_size;
+  indexed_offset = row * d.indexed_strides[1] + v * x.target_byte_stride + quad * 16;
+  direct_offset = row * d.direct_strides[1] + quad * 16;
+}
+
 /// Byte offset into the direct operand of linear position `linear`.
 STRATA_INLINE int64_t scatter_direct_offset(const ScatterDesc& d, int64_t linear) {
   if (d.direct_is_scalar) return 0;

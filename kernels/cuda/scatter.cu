@@ -125,31 +125,39 @@ __device__ void atomic_extreme(T* dst, T v, const ScatterDesc& d) {
 /// store or atomic, so a thread keeps several memory requests in flight.
 inline constexpr int kScatterUnroll = 4;
 
-/// The grid-stride walk of the update and gather kernels over the iteration
-/// space, kScatterUnroll positions per step: `load(indexed_offset,
-/// direct_offset)` reads a position's value and `store(indexed_offset,
-/// direct_offset, value)` writes it; every load of a step comes before its
-/// first store. The caller has checked the indices.
-template <typename T, typename Load, typename Store>
-__device__ __forceinline__ void walk_positions(const ScatterDesc& d, Load load, Store store) {
+/// The grid-stride walk of the update and gather kernels over `n` items,
+/// kScatterUnroll per step: `offsets(i, indexed_offset, direct_offset)` places
+/// item i, `load(indexed_offset, direct_offset)` reads its value (a V) and
+/// `store(indexed_offset, direct_offset, value)` writes it; every load of a
+/// step comes before its first store. The caller has checked the indices.
+template <typename V, typename Offsets, typename Load, typename Store>
+__device__ __forceinline__ void walk_items(int64_t n, Offsets offsets, Load load, Store store) {
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  for (; i + (kScatterUnroll - 1) * step < d.numel; i += kScatterUnroll * step) {
+  for (; i + (kScatterUnroll - 1) * step < n; i += kScatterUnroll * step) {
     int64_t indexed[kScatterUnroll], direct[kScatterUnroll];
-    T v[kScatterUnroll];
+    V v[kScatterUnroll];
 #pragma unroll
     for (int u = 0; u < kScatterUnroll; ++u) {
-      scatter_offsets(d, i + u * step, indexed[u], direct[u]);
+      offsets(i + u * step, indexed[u], direct[u]);
       v[u] = load(indexed[u], direct[u]);
     }
 #pragma unroll
     for (int u = 0; u < kScatterUnroll; ++u) store(indexed[u], direct[u], v[u]);
   }
-  for (; i < d.numel; i += step) {
+  for (; i < n; i += step) {
     int64_t indexed, direct;
-    scatter_offsets(d, i, indexed, direct);
+    offsets(i, indexed, direct);
     store(indexed, direct, load(indexed, direct));
   }
+}
+
+/// walk_items over the iteration space's positions (scatter_offsets).
+template <typename T, typename Load, typename Store>
+__device__ __forceinline__ void walk_positions(const ScatterDesc& d, Load load, Store store) {
+  walk_items<T>(
+      d.numel, [&d](int64_t i, int64_t& indexed, int64_t& direct) { scatter_offsets(d, i, indexed, direct); }, load,
+      store);
 }
 
 /// The update kernels' loop: apply(dst, v) for every position, with dst the
@@ -216,6 +224,35 @@ template <typename Bits>
 __global__ void gather_kernel(ScatterDesc d) {
   if (!index_guard_passes(d.guard)) return;
   gather_positions<Bits>(d);
+}
+
+/// Adds float32 rows four floats at a time (adds_float_quads): per quad one
+/// index load, a 16-byte load of the source and, on sm_90, one vector atomic
+/// (four element-wise atomic adds in one request); elsewhere four scalar ones.
+/// The walk of every update kernel (walk_items), over quads. The caller has
+/// checked the indices.
+__device__ __forceinline__ void add_float_quads(const ScatterDesc& d) {
+  const float alpha = d.alpha.enabled ? static_cast<float>(d.alpha.as_float) : 1.0f;
+  walk_items<float4>(
+      d.numel / 4, [&d](int64_t q, int64_t& indexed, int64_t& direct) { quad_offsets(d, q, indexed, direct); },
+      [&d](int64_t, int64_t direct) { return __ldg(reinterpret_cast<const float4*>(d.direct + direct)); },
+      [&](int64_t indexed, int64_t, float4 v) {
+        if (d.alpha.enabled) v = make_float4(alpha * v.x, alpha * v.y, alpha * v.z, alpha * v.w);
+        float4* dst = reinterpret_cast<float4*>(d.indexed + indexed);
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+        atomicAdd(dst, v);
+#else
+        atomicAdd(&dst->x, v.x);
+        atomicAdd(&dst->y, v.y);
+        atomicAdd(&dst->z, v.z);
+        atomicAdd(&dst->w, v.w);
+#endif
+      });
+}
+
+__global__ void add_float_quads_kernel(ScatterDesc d) {
+  if (!index_guard_passes(d.guard)) return;  // a bad index: nothing is written
+  add_float_quads(d);
 }
 
 /// The index tensors of one min/max launch (blockIdx.y picks one).
@@ -416,6 +453,11 @@ __global__ void checked_gather_kernel(ScatterDesc d, CheckedArgs c) {
   gather_positions<Bits>(d);
 }
 
+__global__ void checked_add_float_quads_kernel(ScatterDesc d, CheckedArgs c) {
+  if (!validate_in_grid(c, d.guard)) return;
+  add_float_quads(d);
+}
+
 /// The calling thread's report buffer: pinned, mapped host memory (its device
 /// alias goes into IndexGuard::report), also the target of index_ranges_read_back.
 struct ReportBuffer {
@@ -452,6 +494,11 @@ void scatter_update(const ScatterDesc& d, void* stream, int device) {
   if (d.numel == 0) return;
   detail::CudaDeviceScope scope(device);
   const auto cuda_stream = static_cast<cudaStream_t>(stream);
+  if (adds_float_quads(d)) {
+    add_float_quads_kernel<<<scatter_blocks(d.numel / 4), kBlockThreads, 0, cuda_stream>>>(d);
+    STRATA_CUDA_CHECK_LAUNCH();
+    return;
+  }
   const unsigned int blocks = scatter_blocks(d.numel);
   if (d.reduce == ScatterReduce::Assign) {
     dispatch_bits(ElementwiseDesc::dtype_size(d.dtype), [&](auto tag) {
@@ -585,7 +632,9 @@ bool launch_checked(void (*kernel)(ScatterDesc, CheckedArgs), ScatterDesc d, con
 bool scatter_update_checked(const ScatterDesc& d, const IndexTensorDesc* tensors, int count, void* stream,
                             int device) {
   bool launched = false;
-  if (d.reduce == ScatterReduce::Assign) {
+  if (adds_float_quads(d)) {
+    launched = launch_checked(checked_add_float_quads_kernel, d, tensors, count, stream, device);
+  } else if (d.reduce == ScatterReduce::Assign) {
     dispatch_bits(ElementwiseDesc::dtype_size(d.dtype), [&](auto tag) {
       using Bits = typename decltype(tag)::type;
       launched = launch_checked(checked_assign_kernel<Bits>, d, tensors, count, stream, device);

@@ -440,6 +440,55 @@ TEST_P(ScatterCoverageTest, CudaEqualsCpuForIndexAdd) {
   }
 }
 
+// The CUDA backend adds float32 rows (runs of a multiple of 4 floats, 16-byte
+// aligned) four floats at a time with vector atomics (adds_float_quads). Small
+// integer values keep every sum exact whatever order the atomics land in, so
+// the CUDA result must equal the CPU's byte for byte: index_add_ (alpha 1 and
+// 0.5) and index_put_ accumulate of whole rows (negative indices too), on
+// both sides of the one-launch window, then a self whose rows start off a
+// 16-byte boundary (the element-wise walk), then a bad index (nothing written).
+TEST_P(ScatterCoverageTest, CudaFloatRowSumsEqualCpu) {
+  if (GetParam() != "cuda") GTEST_SKIP() << "compares the CUDA result with the CPU one";
+  std::mt19937 rng(111);
+  for (int64_t rows : {3, 100, 5000, 40000}) {
+    for (int64_t width : {4, 64}) {
+      const int64_t self_rows = 1 + rows / 8;
+      const Tensor self = random_values({self_rows, width}, kFloat32, kHost, rng);
+      const Tensor source = random_values({rows, width}, kFloat32, kHost, rng);
+      const Tensor index = random_index({rows}, self_rows, kHost, rng);
+      for (const Scalar& alpha : {Scalar(1), Scalar(0.5)}) {
+        EXPECT_EQ(host_bytes(self.to(dev()).index_add(0, index.to(dev()), source.to(dev()), alpha)),
+                  host_bytes(self.index_add(0, index, source, alpha)))
+            << "index_add_ rows " << rows << " width " << width;
+      }
+      std::vector<int64_t> wrapped = index.to_vector<int64_t>();
+      for (int64_t& v : wrapped) v -= rng() % 2 == 0 ? self_rows : 0;
+      const Tensor signed_index = from_vector<int64_t>(wrapped, {rows}, TensorOptions().dtype(kInt64).device(kHost));
+      Tensor on_gpu = self.clone().to(dev());
+      on_gpu.index_put_({signed_index.to(dev())}, source.to(dev()), true);
+      Tensor on_cpu = self.clone();
+      on_cpu.index_put_({signed_index}, source, true);
+      EXPECT_EQ(host_bytes(on_gpu), host_bytes(on_cpu)) << "index_put_ accumulate rows " << rows << " width " << width;
+
+      // Rows width + 1 floats apart: not 16-byte aligned.
+      const Tensor padded = random_values({self_rows, width + 1}, kFloat32, kHost, rng);
+      Tensor padded_gpu = padded.clone().to(dev());
+      padded_gpu.narrow(1, 1, width).index_add_(0, index.to(dev()), source.to(dev()));
+      Tensor padded_cpu = padded.clone();
+      padded_cpu.narrow(1, 1, width).index_add_(0, index, source);
+      EXPECT_EQ(host_bytes(padded_gpu), host_bytes(padded_cpu)) << "unaligned rows " << rows << " width " << width;
+
+      std::vector<int64_t> bad = index.to_vector<int64_t>();
+      bad[static_cast<size_t>(rng() % static_cast<uint64_t>(rows))] = self_rows;
+      const Tensor bad_index = from_vector<int64_t>(bad, {rows}, TensorOptions().dtype(kInt64).device(kHost));
+      Tensor target = self.clone().to(dev());
+      const std::vector<uint8_t> before = host_bytes(target);
+      EXPECT_THROW(target.index_add_(0, bad_index.to(dev()), source.to(dev())), IndexError);
+      EXPECT_EQ(host_bytes(target), before) << "a bad index wrote rows " << rows << " width " << width;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Devices, ScatterCoverageTest, ::testing::Values("cpu", "cuda"), device_name);
 
 }  // namespace

@@ -1,7 +1,8 @@
 // The host+device pieces of the CUDA scatter path, tested on the CPU: the order
 // keys and guard that carry the index validation from the min/max kernel to the
 // writing kernel (IndexGuard), and the offset walk the CUDA kernels use
-// (scatter_offsets, split_coordinate). A GPU runs exactly these functions.
+// (scatter_offsets, split_coordinate) and its four-float walk of row sums
+// (adds_float_quads, quad_offsets). A GPU runs exactly these functions.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -210,6 +211,123 @@ TEST(ScatterGuard, OffsetWalkMatchesAReferenceForOneToFourIndexOperands) {
       if (!d.direct_is_scalar) ASSERT_EQ(scatter_direct_offset(d, linear), dir);
     }
   }
+}
+
+/// A row update as index_add_ / index_put_ accumulate of whole rows describe
+/// it: `rows` positions along dimension 1, each a run of `width` float32 in both
+/// operands, the destination row picked by `index` (stride `index_stride`
+/// bytes), rows `row_bytes` apart in self and `src_row_bytes` in src.
+ScatterDesc row_desc(char* self, const char* src, const char* index, DType index_dtype, int64_t rows,
+                     int64_t width, int64_t index_stride, int64_t self_rows, int64_t row_bytes,
+                     int64_t src_row_bytes) {
+  ScatterDesc d;
+  d.ndim = 2;
+  d.sizes[0] = width;
+  d.sizes[1] = rows;
+  d.numel = width * rows;
+  d.dtype = DType::Float32;
+  d.reduce = ScatterReduce::Add;
+  d.indexed = self;
+  d.indexed_strides[0] = 4;
+  d.indexed_strides[1] = 0;
+  d.indexed_extent = self_rows * row_bytes;
+  d.direct = const_cast<char*>(src);
+  d.direct_strides[0] = 4;
+  d.direct_strides[1] = src_row_bytes;
+  d.num_indices = 1;
+  d.indices[0].data = index;
+  d.indices[0].dtype = index_dtype;
+  d.indices[0].byte_strides[0] = 0;
+  d.indices[0].byte_strides[1] = index_stride;
+  d.indices[0].dim_size = self_rows;
+  d.indices[0].target_byte_stride = row_bytes;
+  return d;
+}
+
+TEST(ScatterGuard, FloatQuadsWalkTheSameOffsetsAsThePositionWalk) {
+  // The CUDA backend adds float32 rows four at a time (adds_float_quads,
+  // quad_offsets): every quad must start where scatter_offsets puts its first
+  // position, and its other three positions must follow contiguously.
+  std::mt19937_64 rng(74);
+  alignas(16) static float self[4096];
+  alignas(16) static float src[4096];
+  alignas(16) static int64_t index64[512];
+  alignas(16) static int32_t index32[512];
+  for (int trial = 0; trial < 300; ++trial) {
+    const int64_t width = 4 * (1 + static_cast<int64_t>(rng() % 8));
+    const int64_t self_rows = 1 + static_cast<int64_t>(rng() % 16);
+    const int64_t rows = 1 + static_cast<int64_t>(rng() % 40);
+    const bool wide = rng() % 2 == 0;
+    const bool wrap = rng() % 2 == 0;
+    const int64_t index_step = 1 + static_cast<int64_t>(rng() % 3);
+    for (int64_t r = 0; r < rows * index_step; ++r) {
+      int64_t v = static_cast<int64_t>(rng() % static_cast<uint64_t>(self_rows));
+      if (wrap && rng() % 2 == 0) v -= self_rows;
+      index64[r] = v;
+      index32[r] = static_cast<int32_t>(v);
+    }
+    const int64_t element = wide ? 8 : 4;
+    ScatterDesc d = row_desc(reinterpret_cast<char*>(self), reinterpret_cast<const char*>(src),
+                             wide ? reinterpret_cast<const char*>(index64) : reinterpret_cast<const char*>(index32),
+                             wide ? DType::Int64 : DType::Int32, rows, width, index_step * element, self_rows,
+                             width * 4, width * 4);
+    d.wrap_negative = wrap;
+    ASSERT_TRUE(adds_float_quads(d)) << "trial " << trial;
+    for (int64_t q = 0; q < d.numel / 4; ++q) {
+      int64_t quad_indexed = -1, quad_direct = -1;
+      quad_offsets(d, q, quad_indexed, quad_direct);
+      for (int64_t k = 0; k < 4; ++k) {
+        int64_t indexed = -1, direct = -1;
+        scatter_offsets(d, 4 * q + k, indexed, direct);
+        ASSERT_EQ(indexed, quad_indexed + 4 * k) << "trial " << trial << " quad " << q;
+        ASSERT_EQ(direct, quad_direct + 4 * k) << "trial " << trial << " quad " << q;
+      }
+      ASSERT_GE(quad_indexed, 0);
+      ASSERT_LT(quad_indexed, d.indexed_extent);
+    }
+  }
+}
+
+TEST(ScatterGuard, FloatQuadsOnlyForAlignedFloatRowSums) {
+  alignas(16) static float self[256];
+  alignas(16) static float src[256];
+  alignas(16) static int64_t index[16] = {};
+  const auto desc = [&] {
+    return row_desc(reinterpret_cast<char*>(self), reinterpret_cast<const char*>(src),
+                    reinterpret_cast<const char*>(index), DType::Int64, 8, 8, 8, 16, 32, 32);
+  };
+  ASSERT_TRUE(adds_float_quads(desc()));
+  ScatterDesc d = desc();
+  d.reduce = ScatterReduce::Assign;  // not a sum
+  EXPECT_FALSE(adds_float_quads(d));
+  d = desc();
+  d.dtype = DType::Float64;
+  EXPECT_FALSE(adds_float_quads(d));
+  d = desc();
+  d.direct_is_scalar = true;
+  EXPECT_FALSE(adds_float_quads(d));
+  d = desc();
+  d.sizes[0] = 6;  // rows of 6 floats
+  d.indices[0].target_byte_stride = d.direct_strides[1] = 24;
+  EXPECT_FALSE(adds_float_quads(d));
+  d = desc();
+  d.indexed += 4;  // self starts off a 16-byte boundary
+  EXPECT_FALSE(adds_float_quads(d));
+  d = desc();
+  d.direct += 4;
+  EXPECT_FALSE(adds_float_quads(d));
+  d = desc();
+  d.direct_strides[1] = 36;  // source rows not 16-byte aligned
+  EXPECT_FALSE(adds_float_quads(d));
+  d = desc();
+  d.indexed_strides[0] = 8;  // self's row is strided
+  EXPECT_FALSE(adds_float_quads(d));
+  d = desc();
+  d.indices[0].byte_strides[0] = 8;  // the index varies along the row
+  EXPECT_FALSE(adds_float_quads(d));
+  d = desc();
+  d.ndim = 1;
+  EXPECT_FALSE(adds_float_quads(d));
 }
 
 }  // namespace
