@@ -4,8 +4,8 @@
 # index validation in its own launch, the GPU benchmarks (strata against PyTorch
 # in the same process, cudaMalloc, a device-to-device copy and a memset; the
 # scatter set in both validation modes and with one launch at every size), and
-# times the validation against the update with Nsight Compute. Results go to $OUT (default ./gpu_check_out; eight
-# files at most); a summary is printed last.
+# times the validation against the update with Nsight Compute. Results go to
+# $OUT (default ./gpu_check_out; eight files at most); a summary is printed last.
 #
 #   bash scripts/gpu_check.sh [BUILD_DIR]      # builds there (default build/gpu)
 #   bash scripts/gpu_check.sh --staged DIR     # runs what scripts/gpu_stage.sh staged
@@ -82,9 +82,10 @@ cat "$out"/tests_*.log > "$out/tests.log"; rm -f "$out"/tests_*.log
 cat "$out"/memcheck_*.log > "$out/memcheck.log"; rm -f "$out"/memcheck_*.log
 
 # 2. GPU benchmarks, alone on the GPU; each ends with its table of medians and
-# ratios. scatter_bench runs twice more: with the validation in its own launch,
-# then again in the default mode (the A/B of the one-launch checked kernels).
-run_bench() {  # name, output, extra env
+# ratios. scatter_bench runs three times more: with the validation in its own
+# launch, again in the default mode (the A/B of the one-launch checked
+# kernels), and with one launch at every size (the window check).
+run_bench() {  # name, output, extra env, filter
   [ -x "$bench/$1" ] || return
   env $3 timeout 150 "$bench/$1" --benchmark_filter="$4" --benchmark_min_time=0.05 --benchmark_repetitions=3 \
     --benchmark_enable_random_interleaving=true > "$out/$2.txt" 2>&1
@@ -95,23 +96,23 @@ case " $benches " in *" scatter_bench "*)
   ab='GPU_(scatter_add_|scatter_|index_put_|index_put_acc|index_add_rows|hotspot_scatter_add_|seed_index_put_)/'
   run_bench scatter_bench scatter_bench_separate STRATA_CUDA_SEPARATE_INDEX_CHECK=1 "$ab"
   run_bench scatter_bench scatter_bench_again "" "$ab"
-  # The window check: validation and update in one launch at every size.
   run_bench scatter_bench scatter_bench_one_launch STRATA_CUDA_ONE_LAUNCH_MAX=16777216 "$ab" ;;
 esac
 
 # 3. Validation share at 16 Mi updates: per-kernel device time (Nsight Compute,
-# clocks as found) of the one-launch checked kernel, and of the min/max pass
-# and the update kernel when the validation runs in its own launch.
+# clocks as found) of the min/max pass and the update kernel, in the default
+# mode and with STRATA_CUDA_SEPARATE_INDEX_CHECK=1 (the same kernels at this
+# size, outside the one-launch window: a check that both modes agree).
 if command -v ncu > /dev/null && [ -x "$bench/scatter_bench" ]; then
-  for mode in one_launch separate; do
+  : > "$out/ncu.csv"
+  for mode in default separate; do
     extra=""
     [ "$mode" = separate ] && extra="STRATA_CUDA_SEPARATE_INDEX_CHECK=1"
     env $extra timeout 90 ncu --clock-control none --csv --metrics gpu__time_duration.sum --launch-count 60 \
       "$bench/scatter_bench" --benchmark_filter='GPU_(scatter_add_|index_put_)/strata/16777216' \
-      --benchmark_min_time=0.001 > "$out/ncu_$mode.csv" 2>&1
+      --benchmark_min_time=0.001 >> "$out/ncu.csv" 2>&1
     note "ncu $mode: exit $?"
   done
-  cat "$out"/ncu_one_launch.csv "$out"/ncu_separate.csv > "$out/ncu.csv"; rm -f "$out"/ncu_one_launch.csv "$out"/ncu_separate.csv
 fi
 
 note "done; logs in $out"

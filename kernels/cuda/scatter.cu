@@ -255,7 +255,7 @@ __global__ void add_float_quads_kernel(ScatterDesc d) {
   add_float_quads(d);
 }
 
-/// The index tensors of one min/max launch (blockIdx.y picks one).
+/// The index tensors of one min/max launch.
 struct MinMaxArgs {
   IndexTensorDesc tensors[kMaxIndexOperands];
   bool contiguous[kMaxIndexOperands];
@@ -576,11 +576,15 @@ int coresident_blocks(const void* kernel, int device) {
 inline constexpr int64_t kOneLaunchMinPositions = 256;
 inline constexpr int64_t kOneLaunchMaxPositions = int64_t{1} << 16;
 
-/// The largest update or gather that takes one launch: kOneLaunchMaxPositions,
-/// or STRATA_CUDA_ONE_LAUNCH_MAX (positions, for measuring the window:
-/// scripts/gpu_check.sh runs the benchmarks with it at 16 Mi).
+/// The largest update or gather that takes one launch: kOneLaunchMaxPositions;
+/// STRATA_CUDA_ONE_LAUNCH_MAX (positions) moves it, for measuring the window
+/// (scripts/gpu_check.sh runs the benchmarks with it at 16 Mi), and
+/// STRATA_CUDA_SEPARATE_INDEX_CHECK=1 closes it: the validation then keeps its
+/// own launch before the update (the path of deterministic mode), for comparison.
 int64_t one_launch_max_positions() {
   static const int64_t largest = [] {
+    const char* separate = std::getenv("STRATA_CUDA_SEPARATE_INDEX_CHECK");
+    if (separate != nullptr && *separate != '\0' && *separate != '0') return int64_t{0};
     const char* env = std::getenv("STRATA_CUDA_ONE_LAUNCH_MAX");
     if (env == nullptr || *env == '\0') return kOneLaunchMaxPositions;
     char* end = nullptr;
@@ -590,23 +594,13 @@ int64_t one_launch_max_positions() {
   return largest;
 }
 
-/// STRATA_CUDA_SEPARATE_INDEX_CHECK=1 keeps the validation in its own launch
-/// before the update (the path of deterministic mode), for comparison.
-bool separate_index_check() {
-  static const bool separate = [] {
-    const char* env = std::getenv("STRATA_CUDA_SEPARATE_INDEX_CHECK");
-    return env != nullptr && *env != '\0' && *env != '0';
-  }();
-  return separate;
-}
-
 /// One cooperative launch of a checked kernel over at most the blocks the
 /// device holds at once: as many as the update or the min/max pass would take
 /// alone. False (nothing queued) where the device cannot launch cooperatively.
 bool launch_checked(void (*kernel)(ScatterDesc, CheckedArgs), ScatterDesc d, const IndexTensorDesc* tensors,
                     int count, void* stream, int device) {
   if (d.numel < kOneLaunchMinPositions || d.numel > one_launch_max_positions() || count <= 0 ||
-      count > kMaxIndexOperands || separate_index_check()) {
+      count > kMaxIndexOperands) {
     return false;
   }
   detail::CudaDeviceScope scope(device);
@@ -669,7 +663,8 @@ void index_min_max_launch(const IndexTensorDesc* tensors, int count, unsigned lo
   const unsigned int blocks = fill_min_max_args(args, tensors, count);
   const unsigned int tensor_rows = blocks > 1 ? static_cast<unsigned int>(count) : 1u;
   if (blocks > 1) {
-    STRATA_CUDA_CHECK(cudaMemsetAsync(keys, 0xff, index_keys_words(count) * sizeof(unsigned long long), cuda_stream));
+    const size_t bytes = index_keys_words(count) * sizeof(unsigned long long);
+    STRATA_CUDA_CHECK(cudaMemsetAsync(keys, 0xff, bytes, cuda_stream));
   }
   IndexGuard guard;
   if (report != nullptr) guard = *report;
@@ -715,7 +710,8 @@ void wait_index_report(const IndexGuard& guard, IndexRange* out, void* stream, i
 void index_min_max(const IndexTensorDesc* tensors, int count, IndexRange* out, void* stream, int device) {
   if (count <= 0) return;
   CachingAllocator& allocator = memory::allocator(Device(DeviceType::CUDA, device));
-  auto* keys = static_cast<unsigned long long*>(allocator.allocate(index_keys_words(count) * sizeof(unsigned long long), stream));
+  const size_t bytes = index_keys_words(count) * sizeof(unsigned long long);
+  auto* keys = static_cast<unsigned long long*>(allocator.allocate(bytes, stream));
   try {
     index_min_max_launch(tensors, count, keys, stream, device);
     index_ranges_read_back(keys, count, out, stream, device);
