@@ -253,6 +253,12 @@ bool flat_indices_in_range(const ScatterDesc& d, int64_t begin, int64_t end) {
   return bad == 0;
 }
 
+// flat_dense's commonest loop loads this many indices before applying their
+// updates (self never overlaps the index): scatter_add_ of 64 Ki into 4 Ki
+// slots and of 1 Mi into 64 Ki, 4-6 % faster on the 2-core VM (A/B medians in
+// one process); a bare loop into an L1-sized target, 0.9 -> 0.7 ns an update.
+constexpr int kUnitBatch = 8;
+
 // Updates per sub-block of a checked flat loop: its indices are checked, then
 // applied, while they are still in L1.
 constexpr int64_t kCheckedSubBlock = 512;
@@ -286,8 +292,16 @@ bool flat_dense(const ScatterDesc& d, int64_t begin, int64_t end) {
     // The commonest shape (scatter_/scatter_add_ into a 1-D self): five
     // instructions an update instead of a dozen.
     if (offset_of.is_unit()) {
+      int64_t j = begin;
+      for (; j + kUnitBatch <= end; j += kUnitBatch) {
+        int64_t slot[kUnitBatch];
+#pragma GCC unroll 8
+        for (int k = 0; k < kUnitBatch; ++k) slot[k] = offset_of.unit(j + k);
+#pragma GCC unroll 8
+        for (int k = 0; k < kUnitBatch; ++k) base[slot[k]] = scatter_combine<R, T>(base[slot[k]], src[j + k], alpha);
+      }
 #pragma GCC unroll 4
-      for (int64_t j = begin; j < end; ++j) {
+      for (; j < end; ++j) {
         T* target = base + offset_of.unit(j);
         *target = scatter_combine<R, T>(*target, src[j], alpha);
       }
