@@ -16,6 +16,7 @@
 
 #include "bench_report.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <random>
@@ -43,6 +44,8 @@ constexpr int64_t kLanes = 1024;    // dim-1 cases: kLanes rows
 constexpr int64_t kDim1Slots = 256; // dim-1 cases: slots per row of self
 constexpr int64_t kNarrowRow = 4;   // short-row cases: n / 4 rows of 4 ...
 constexpr int64_t kNarrowSlots = 16;  // ... into (or from) rows of 16
+constexpr int64_t kOuterSide = 1024;  // outer: x[rows[:, None], cols] = v, a
+constexpr int64_t kOuterPick = 512;   // 512 x 512 block of distinct rows and cols
 
 /// Host data of one case, generated once per (kind, n) with a fixed seed.
 struct HostCase {
@@ -86,6 +89,16 @@ const HostCase& host_case(const std::string& kind, int64_t n) {
     c.slots = kNarrowSlots;
     c.index.resize(static_cast<size_t>(n));
     for (auto& i : c.index) i = static_cast<int64_t>(rng() % static_cast<uint64_t>(c.slots));
+    c.values.resize(static_cast<size_t>(n));
+  } else if (kind == "outer") {
+    // kOuterPick distinct rows and kOuterPick distinct columns of a
+    // kOuterSide-square matrix, in random order (n = kOuterPick^2 values).
+    for (auto* picked : {&c.index, &c.index2}) {
+      std::vector<int64_t> all(static_cast<size_t>(kOuterSide));
+      for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
+      std::shuffle(all.begin(), all.end(), rng);
+      picked->assign(all.begin(), all.begin() + kOuterPick);
+    }
     c.values.resize(static_cast<size_t>(n));
   } else if (kind == "mask" || kind == "rowmask") {
     // A random half of n elements (or of n / 16 rows of 16) selected: the
@@ -135,6 +148,11 @@ StrataCase strata_case(const std::string& kind, int64_t n, const strata::Device&
     s.index = s.index.to(strata::kBool);
     s.values = strata::from_vector(h.values, Shape{n / kNarrowSlots, kNarrowSlots}, options(strata::kFloat32, device));
     s.self = s.values.clone();
+  } else if (kind == "outer") {
+    s.index = s.index.view({kOuterPick, 1});
+    s.index2 = s.index2.view({1, kOuterPick});
+    s.values = strata::from_vector(h.values, Shape{kOuterPick, kOuterPick}, options(strata::kFloat32, device));
+    s.self = strata::zeros({kOuterSide, kOuterSide}, options(strata::kFloat32, device));
   } else if (kind == "rows") {
     s.values = strata::from_vector(h.values, Shape{n / kRowWidth, kRowWidth}, options(strata::kFloat32, device));
     s.self = strata::zeros({h.slots, kRowWidth}, options(strata::kFloat32, device));
@@ -267,6 +285,18 @@ void BM_index_rowmask_strata(benchmark::State& state) {
   set_bytes(state, state.range(0));
 }
 
+void BM_index_put_outer_strata(benchmark::State& state) {
+  StrataCase c = strata_case("outer", state.range(0), kCpu);
+  for (auto _ : state) c.self.index_put_({c.index, c.index2}, c.values, false);
+  set_bytes(state, state.range(0));
+}
+
+void BM_index_put_outer_acc_strata(benchmark::State& state) {
+  StrataCase c = strata_case("outer", state.range(0), kCpu);
+  for (auto _ : state) c.self.index_put_({c.index, c.index2}, c.values, true);
+  set_bytes(state, state.range(0));
+}
+
 void BM_seed_index_put_strata(benchmark::State& state) {
   Tensor t = strata::zeros({5, 5}, options(strata::kFloat32, kCpu));
   Tensor idx = strata::tensor({{1, 1}, {2, 2}, {3, 3}}, kCpu);
@@ -324,6 +354,11 @@ BENCHMARK(BM_gather_narrow_strata)->Name("gather_narrow/strata")->Arg(kMi)->UseR
 BENCHMARK(BM_scatter_add_narrow_strata)->Name("scatter_add_narrow/strata")->Arg(kMi)->UseRealTime();
 BENCHMARK(BM_one_hot_strata)->Name("one_hot/strata")->Arg(kMi)->UseRealTime();
 BENCHMARK(BM_index_rowmask_strata)->Name("index_rowmask/strata")->Arg(kMi)->UseRealTime();
+BENCHMARK(BM_index_put_outer_strata)->Name("index_put_outer/strata")->Arg(kOuterPick * kOuterPick)->UseRealTime();
+BENCHMARK(BM_index_put_outer_acc_strata)
+    ->Name("index_put_outer_acc/strata")
+    ->Arg(kOuterPick * kOuterPick)
+    ->UseRealTime();
 BENCHMARK(bare_put_loop<false>)->Name("index_put_/floor")->Apply(register_sizes);
 BENCHMARK(bare_put_loop<true>)->Name("index_put_acc/floor")->Apply(register_sizes);
 
@@ -398,6 +433,20 @@ void BM_hotspot_scatter_add_aten(benchmark::State& state) {
 
 void BM_hotspot_index_put_acc_aten(benchmark::State& state) {
   AtenCase c = aten_case("hotput", state.range(0), at::kCPU);
+  const auto indices = aten_indices(c);
+  for (auto _ : state) c.self.index_put_(indices, c.values, true);
+  set_bytes(state, state.range(0));
+}
+
+void BM_index_put_outer_aten(benchmark::State& state) {
+  AtenCase c = aten_case("outer", state.range(0), at::kCPU);
+  const auto indices = aten_indices(c);
+  for (auto _ : state) c.self.index_put_(indices, c.values, false);
+  set_bytes(state, state.range(0));
+}
+
+void BM_index_put_outer_acc_aten(benchmark::State& state) {
+  AtenCase c = aten_case("outer", state.range(0), at::kCPU);
   const auto indices = aten_indices(c);
   for (auto _ : state) c.self.index_put_(indices, c.values, true);
   set_bytes(state, state.range(0));
@@ -497,6 +546,11 @@ BENCHMARK(BM_gather_narrow_aten)->Name("gather_narrow/aten")->Arg(kMi)->UseRealT
 BENCHMARK(BM_scatter_add_narrow_aten)->Name("scatter_add_narrow/aten")->Arg(kMi)->UseRealTime();
 BENCHMARK(BM_one_hot_aten)->Name("one_hot/aten")->Arg(kMi)->UseRealTime();
 BENCHMARK(BM_index_rowmask_aten)->Name("index_rowmask/aten")->Arg(kMi)->UseRealTime();
+BENCHMARK(BM_index_put_outer_aten)->Name("index_put_outer/aten")->Arg(kOuterPick * kOuterPick)->UseRealTime();
+BENCHMARK(BM_index_put_outer_acc_aten)
+    ->Name("index_put_outer_acc/aten")
+    ->Arg(kOuterPick * kOuterPick)
+    ->UseRealTime();
 BENCHMARK(BM_scatter_add_aten)->Name("scatter_add_/aten")->Apply(register_sizes);
 BENCHMARK(BM_scatter_aten)->Name("scatter_/aten")->Apply(register_sizes);
 BENCHMARK(BM_index_put_aten)->Name("index_put_/aten")->Apply(register_sizes);
@@ -648,7 +702,7 @@ std::string size_label(int64_t n) {
 
 void print_rows(const std::map<std::string, Timing>& results, const std::string& op, const std::string& ours,
                 const std::string& theirs) {
-  for (int64_t n : {int64_t{3}, 64 * kKi, kMi, 16 * kMi}) {
+  for (int64_t n : {int64_t{3}, 64 * kKi, kOuterPick * kOuterPick, kMi, 16 * kMi}) {
     auto a = results.find(op + "/" + ours + "/" + std::to_string(n));
     auto b = results.find(op + "/" + theirs + "/" + std::to_string(n));
     if (a == results.end() || b == results.end()) continue;
@@ -673,12 +727,15 @@ int main(int argc, char** argv) {
   std::printf("\nGeneral shapes (1 Mi elements; dim1 = 1024 rows of 1024 along dim 1 into rows of 256; "
               "scatter_reduce_ 1-D into n/16 slots; masks select a random half; narrow = 256 Ki rows of 4 "
               "along dim 1 into rows of 16; one_hot = scatter_(1, labels [256 Ki, 1], 1.0) into [256 Ki, 16]; "
-              "index_rowmask = self[row_mask] of [64 Ki, 16], half the rows):\n");
+              "index_rowmask = self[row_mask] of [64 Ki, 16], half the rows; index_put_outer = "
+              "x[rows[:, None], cols] = v, 512 distinct rows and columns of a 1024 x 1024 float32, 256 Ki "
+              "values):\n");
   std::printf("| op | elements | strata real (ns) | ATen real (ns) | ratio (real) | ratio (main-thread CPU) |\n");
   std::printf("|---|---|---|---|---|---|\n");
   for (const char* op : {"gather_dim1", "scatter_add_dim1", "scatter_dim1", "scatter_reduce_amax",
                          "scatter_reduce_sum", "index_mask", "index_put_mask", "gather_narrow",
-                         "scatter_add_narrow", "one_hot", "index_rowmask"}) {
+                         "scatter_add_narrow", "one_hot", "index_rowmask", "index_put_outer",
+                         "index_put_outer_acc"}) {
     print_rows(results, op, "strata", "aten");
   }
   std::printf("\nThe hardware floor of index_put_ (a bare loop of the same random updates, one thread; "

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "kernels/common/descriptor.h"
 #include "strata/dtype.h"
@@ -274,6 +275,74 @@ STRATA_INLINE int64_t scatter_direct_offset(const ScatterDesc& d, int64_t linear
     dir += coord * d.direct_strides[dim];
   }
   return dir;
+}
+
+// ---- host-side analysis (CPU backend) ---------------------------------------------
+
+/// True when the `n` index values of operand `op` at data, data + stride, ...
+/// are pairwise distinct (as coordinates: negative ones wrapped when `wrap`).
+/// A value outside the operand's dimension counts as a repeat (the front-end
+/// has validated every index before this runs; this only keeps the bitmap in
+/// bounds).
+inline bool index_values_distinct(const IndexOperand& op, int64_t n, int64_t stride, bool wrap) {
+  const int64_t size = op.dim_size;
+  if (n > size) return false;  // pigeonholes
+  std::vector<uint64_t> seen(static_cast<size_t>((size + 63) / 64), 0);
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t v = load_index(op.data + i * stride, op.dtype);
+    if (wrap && v < 0) v += size;
+    if (v < 0 || v >= size) return false;
+    uint64_t& word = seen[static_cast<size_t>(v >> 6)];
+    const uint64_t bit = uint64_t{1} << (v & 63);
+    if ((word & bit) != 0) return false;
+    word |= bit;
+  }
+  return true;
+}
+
+// A dimension of distinct index values is looked for only where its operand
+// has at most this many elements per element of the bitmap's side (size /
+// 64 words to clear): the check must stay small beside the update.
+inline constexpr int64_t kDistinctMaxBitmapRatio = 64;
+
+/// A dimension of the iteration that splits across threads like a free one
+/// although self's stride on it is 0: exactly one index operand varies along
+/// it, that operand varies along no other dimension, and its values there are
+/// pairwise distinct. Positions with different coordinates on it then address
+/// different coordinates of self's dimension that the operand indexes, and so
+/// (self having no internal overlap) different elements, whatever the other
+/// operands hold: `x[rows[:, None], cols] = v` with distinct rows splits over
+/// the rows, each destination still updated by one thread in index order.
+/// Of those with at least `threads` coordinates, the one whose operand indexes
+/// the outermost dimension of self (threads then write apart, not into the
+/// same cache lines: splitting the columns of that example instead of its rows
+/// ran no faster than one thread), or -1.
+inline int distinct_index_dim(const ScatterDesc& d, int threads) {
+  if (!d.indexed_nonoverlapping) return -1;
+  int best = -1;
+  int64_t best_stride = 0;
+  for (int dim = 0; dim < d.ndim; ++dim) {
+    if (d.indexed_strides[dim] != 0 || d.sizes[dim] < threads) continue;
+    int varying = -1;
+    bool usable = true;
+    for (int k = 0; k < d.num_indices && usable; ++k) {
+      if (d.indices[k].byte_strides[dim] == 0) continue;
+      if (varying >= 0) usable = false;  // two operands vary along it
+      varying = k;
+    }
+    if (!usable || varying < 0) continue;
+    const IndexOperand& op = d.indices[varying];
+    for (int other = 0; other < d.ndim && usable; ++other) {
+      usable = other == dim || d.sizes[other] == 1 || op.byte_strides[other] == 0;
+    }
+    if (!usable || op.dim_size / kDistinctMaxBitmapRatio > d.sizes[dim]) continue;
+    if (best >= 0 && (op.target_byte_stride < 0 ? -op.target_byte_stride : op.target_byte_stride) <= best_stride) continue;
+    if (index_values_distinct(op, d.sizes[dim], op.byte_strides[dim], d.wrap_negative)) {
+      best = dim;
+      best_stride = (op.target_byte_stride < 0 ? -op.target_byte_stride : op.target_byte_stride);
+    }
+  }
+  return best;
 }
 
 }  // namespace strata::kernels

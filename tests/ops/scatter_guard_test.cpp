@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <random>
+#include <set>
 #include <vector>
 
 #include "kernels/common/scatter_desc.h"
@@ -328,6 +329,117 @@ TEST(ScatterGuard, FloatQuadsOnlyForAlignedFloatRowSums) {
   d = desc();
   d.ndim = 1;
   EXPECT_FALSE(adds_float_quads(d));
+}
+
+/// x[rows[:, None], cols] over [P, Q] of an [R, C] float32 self, as the
+/// front-end describes it: dimension 0 (innermost) runs along cols, dimension
+/// 1 along rows; self is addressed only through the two index operands.
+ScatterDesc outer_desc(const int64_t* rows, int64_t P, int64_t R, const int64_t* cols, int64_t Q, int64_t C) {
+  ScatterDesc d;
+  d.ndim = 2;
+  d.sizes[0] = Q;
+  d.sizes[1] = P;
+  d.numel = P * Q;
+  d.indexed_extent = R * C * 4;
+  d.direct_strides[0] = 4;
+  d.direct_strides[1] = Q * 4;
+  d.num_indices = 2;
+  d.indices[0].data = reinterpret_cast<const char*>(rows);
+  d.indices[0].byte_strides[1] = 8;
+  d.indices[0].dim_size = R;
+  d.indices[0].target_byte_stride = C * 4;
+  d.indices[1].data = reinterpret_cast<const char*>(cols);
+  d.indices[1].byte_strides[0] = 8;
+  d.indices[1].dim_size = C;
+  d.indices[1].target_byte_stride = 4;
+  d.wrap_negative = true;
+  return d;
+}
+
+TEST(ScatterGuard, DistinctValuesAgreeWithASet) {
+  // index_values_distinct against std::set, wrapped or not, strided, Int64
+  // and Int32, with values out of range now and then.
+  std::mt19937_64 rng(91);
+  static int64_t values64[96];
+  static int32_t values32[96];
+  for (int trial = 0; trial < 2000; ++trial) {
+    const int64_t size = 1 + static_cast<int64_t>(rng() % 70);
+    const int64_t n = static_cast<int64_t>(rng() % 40);
+    const int64_t step = 1 + static_cast<int64_t>(rng() % 2);
+    const bool wrap = rng() % 2 == 0;
+    const bool sparse = rng() % 2 == 0;  // few repeats
+    for (int64_t i = 0; i < n * step; ++i) {
+      int64_t v = static_cast<int64_t>(rng() % static_cast<uint64_t>(sparse ? 4 * size : size));
+      if (sparse) v = v % size;
+      if (rng() % 3 == 0) v -= size;   // a negative alias
+      if (rng() % 50 == 0) v += 3 * size;  // out of range
+      values64[i] = v;
+      values32[i] = static_cast<int32_t>(v);
+    }
+    std::set<int64_t> seen;
+    bool expected = true;
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t v = values64[i * step];
+      if (wrap && v < 0) v += size;
+      if (v < 0 || v >= size || !seen.insert(v).second) expected = false;
+    }
+    IndexOperand op;
+    op.dim_size = size;
+    op.data = reinterpret_cast<const char*>(values64);
+    op.dtype = DType::Int64;
+    EXPECT_EQ(index_values_distinct(op, n, 8 * step, wrap), expected) << "trial " << trial;
+    op.data = reinterpret_cast<const char*>(values32);
+    op.dtype = DType::Int32;
+    EXPECT_EQ(index_values_distinct(op, n, 4 * step, wrap), expected) << "trial " << trial;
+  }
+}
+
+TEST(ScatterGuard, DistinctIndexDimOnlyWhereNoTwoPositionsShareADestination) {
+  constexpr int64_t R = 40, C = 50, P = 8, Q = 12;
+  int64_t rows[P] = {3, -1, 7, 0, 12, -40 + 20, 5, 33};  // distinct once -1 wraps to 39
+  int64_t cols[Q] = {0, 4, 4, 9, 1, 2, 3, 5, 6, 7, 8, 10};  // 4 twice
+  // Splits the rows (dimension 1), whatever the columns hold.
+  EXPECT_EQ(distinct_index_dim(outer_desc(rows, P, R, cols, Q, C), 2), 1);
+  // Distinct columns too: still the rows, which address self's outer dimension
+  // (threads then write whole rows apart).
+  int64_t distinct_cols[Q] = {0, 4, 11, 9, 1, 2, 3, 5, 6, 7, 8, 10};
+  EXPECT_EQ(distinct_index_dim(outer_desc(rows, P, R, distinct_cols, Q, C), 2), 1);
+  // A row repeated as its negative alias (-1 and 39): the rows do not split;
+  // the distinct columns do, the repeated ones not.
+  int64_t aliased[P] = {3, -1, 7, 0, 12, 39, 5, 33};
+  EXPECT_EQ(distinct_index_dim(outer_desc(aliased, P, R, distinct_cols, Q, C), 2), 0);
+  EXPECT_EQ(distinct_index_dim(outer_desc(aliased, P, R, cols, Q, C), 2), -1);
+  // Without wrapping, a negative value is not a coordinate: no split.
+  ScatterDesc d = outer_desc(rows, P, R, cols, Q, C);
+  d.wrap_negative = false;
+  EXPECT_EQ(distinct_index_dim(d, 2), -1);
+  // Fewer coordinates than threads.
+  EXPECT_EQ(distinct_index_dim(outer_desc(rows, P, R, cols, Q, C), P + 1), -1);
+  // Self with internal overlap: two coordinates may be one element.
+  d = outer_desc(rows, P, R, cols, Q, C);
+  d.indexed_nonoverlapping = false;
+  EXPECT_EQ(distinct_index_dim(d, 2), -1);
+  // Self's own stride on the rows' dimension is not 0: that is a free
+  // dimension's business, not this one's.
+  d = outer_desc(rows, P, R, cols, Q, C);
+  d.indexed_strides[1] = 4;
+  EXPECT_EQ(distinct_index_dim(d, 2), -1);
+  // The rows' operand varying along the columns too (a [P, Q] index): its
+  // values along one dimension say nothing of positions that differ on both.
+  d = outer_desc(rows, P, R, distinct_cols, Q, C);
+  d.indices[0].byte_strides[0] = 8;
+  d.indices[1].byte_strides[0] = 0;
+  d.sizes[0] = 2;  // (the reads stay in bounds)
+  EXPECT_EQ(distinct_index_dim(d, 2), -1);
+  d.sizes[0] = 1;  // a dimension of size 1 does not count
+  EXPECT_EQ(distinct_index_dim(d, 2), 1);
+  // Two operands varying along the same dimension: no split there.
+  d = outer_desc(rows, P, R, distinct_cols, Q, C);
+  d.indices[0].byte_strides[0] = 0;
+  d.indices[1].byte_strides[1] = 8;
+  d.indices[0].byte_strides[1] = 8;
+  d.sizes[0] = 1;
+  EXPECT_EQ(distinct_index_dim(d, 2), -1);
 }
 
 }  // namespace
