@@ -954,7 +954,27 @@ bool typed_row(const ScatterDesc& d, int64_t indexed_base, int64_t direct_base, 
                                            static_cast<uintptr_t>(v) * static_cast<uintptr_t>(target_stride));
     };
     constexpr int64_t kAhead = kPrefetchDistance;
-    for (int64_t j = 0; j < n; ++j) {
+    int64_t j = 0;
+    if constexpr (kDense) {
+      // As flat_dense's unit loop, a batch of addresses first: along dim 1 of
+      // a [1024, 1024] index, gather 0.91-0.95 -> 0.62-0.70 ms, scatter_
+      // 0.61-0.66 -> 0.50-0.59 (2-core VM, alternating runs).
+      for (; j + kUnitBatch <= n; j += kUnitBatch) {
+        T* target[kUnitBatch];
+#pragma GCC unroll 8
+        for (int k = 0; k < kUnitBatch; ++k) target[k] = reinterpret_cast<T*>(target_of(j + k));
+#pragma GCC unroll 8
+        for (int k = 0; k < kUnitBatch; ++k) {
+          T* other = reinterpret_cast<T*>(direct + (j + k) * kElement);
+          if constexpr (kGather) {
+            *other = *target[k];
+          } else {
+            *target[k] = scatter_combine<R, T>(*target[k], *other, alpha);
+          }
+        }
+      }
+    }
+    for (; j < n; ++j) {
       if constexpr (kPrefetch) {
         if (j + kAhead < n) __builtin_prefetch(ahead_of(j + kAhead), kGather ? 0 : 1);
       }
