@@ -300,9 +300,9 @@ inline bool index_values_distinct(const IndexOperand& op, int64_t n, int64_t str
   return true;
 }
 
-// A dimension of distinct index values is looked for only where its operand
-// has at most this many elements per element of the bitmap's side (size /
-// 64 words to clear): the check must stay small beside the update.
+// distinct_index_dim checks a dimension only where the bitmap of self's
+// dimension (one bit per coordinate) has no more 64-bit words than there are
+// values to check: the check then costs about one pass over the values.
 inline constexpr int64_t kDistinctMaxBitmapRatio = 64;
 
 /// A dimension of the iteration that splits across threads like a free one
@@ -336,10 +336,11 @@ inline int distinct_index_dim(const ScatterDesc& d, int threads) {
       usable = other == dim || d.sizes[other] == 1 || op.byte_strides[other] == 0;
     }
     if (!usable || op.dim_size / kDistinctMaxBitmapRatio > d.sizes[dim]) continue;
-    if (best >= 0 && (op.target_byte_stride < 0 ? -op.target_byte_stride : op.target_byte_stride) <= best_stride) continue;
+    const int64_t stride = op.target_byte_stride < 0 ? -op.target_byte_stride : op.target_byte_stride;
+    if (best >= 0 && stride <= best_stride) continue;
     if (index_values_distinct(op, d.sizes[dim], op.byte_strides[dim], d.wrap_negative)) {
       best = dim;
-      best_stride = (op.target_byte_stride < 0 ? -op.target_byte_stride : op.target_byte_stride);
+      best_stride = stride;
     }
   }
   return best;
