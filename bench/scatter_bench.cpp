@@ -187,17 +187,15 @@ void BM_scatter_strata(benchmark::State& state) {
   set_bytes(state, state.range(0));
 }
 
-void BM_index_put_strata(benchmark::State& state) {
-  StrataCase c = strata_case("put", state.range(0), kCpu);
-  for (auto _ : state) c.self.index_put_({c.index, c.index2}, c.values, false);
+/// self.index_put_({index, index2}, values, accumulate) of one case.
+void put_strata(benchmark::State& state, const std::string& kind, bool accumulate) {
+  StrataCase c = strata_case(kind, state.range(0), kCpu);
+  for (auto _ : state) c.self.index_put_({c.index, c.index2}, c.values, accumulate);
   set_bytes(state, state.range(0));
 }
 
-void BM_index_put_acc_strata(benchmark::State& state) {
-  StrataCase c = strata_case("put", state.range(0), kCpu);
-  for (auto _ : state) c.self.index_put_({c.index, c.index2}, c.values, true);
-  set_bytes(state, state.range(0));
-}
+void BM_index_put_strata(benchmark::State& state) { put_strata(state, "put", false); }
+void BM_index_put_acc_strata(benchmark::State& state) { put_strata(state, "put", true); }
 
 void BM_index_add_rows_strata(benchmark::State& state) {
   StrataCase c = strata_case("rows", state.range(0), kCpu);
@@ -285,17 +283,8 @@ void BM_index_rowmask_strata(benchmark::State& state) {
   set_bytes(state, state.range(0));
 }
 
-void BM_index_put_outer_strata(benchmark::State& state) {
-  StrataCase c = strata_case("outer", state.range(0), kCpu);
-  for (auto _ : state) c.self.index_put_({c.index, c.index2}, c.values, false);
-  set_bytes(state, state.range(0));
-}
-
-void BM_index_put_outer_acc_strata(benchmark::State& state) {
-  StrataCase c = strata_case("outer", state.range(0), kCpu);
-  for (auto _ : state) c.self.index_put_({c.index, c.index2}, c.values, true);
-  set_bytes(state, state.range(0));
-}
+void BM_index_put_outer_strata(benchmark::State& state) { put_strata(state, "outer", false); }
+void BM_index_put_outer_acc_strata(benchmark::State& state) { put_strata(state, "outer", true); }
 
 void BM_seed_index_put_strata(benchmark::State& state) {
   Tensor t = strata::zeros({5, 5}, options(strata::kFloat32, kCpu));
@@ -405,19 +394,16 @@ void BM_scatter_aten(benchmark::State& state) {
   set_bytes(state, state.range(0));
 }
 
-void BM_index_put_aten(benchmark::State& state) {
-  AtenCase c = aten_case("put", state.range(0), at::kCPU);
+/// ATen's index_put_ of the same case (see put_strata).
+void put_aten(benchmark::State& state, const std::string& kind, bool accumulate) {
+  AtenCase c = aten_case(kind, state.range(0), at::kCPU);
   const auto indices = aten_indices(c);
-  for (auto _ : state) c.self.index_put_(indices, c.values, false);
+  for (auto _ : state) c.self.index_put_(indices, c.values, accumulate);
   set_bytes(state, state.range(0));
 }
 
-void BM_index_put_acc_aten(benchmark::State& state) {
-  AtenCase c = aten_case("put", state.range(0), at::kCPU);
-  const auto indices = aten_indices(c);
-  for (auto _ : state) c.self.index_put_(indices, c.values, true);
-  set_bytes(state, state.range(0));
-}
+void BM_index_put_aten(benchmark::State& state) { put_aten(state, "put", false); }
+void BM_index_put_acc_aten(benchmark::State& state) { put_aten(state, "put", true); }
 
 void BM_index_add_rows_aten(benchmark::State& state) {
   AtenCase c = aten_case("rows", state.range(0), at::kCPU);
@@ -438,19 +424,8 @@ void BM_hotspot_index_put_acc_aten(benchmark::State& state) {
   set_bytes(state, state.range(0));
 }
 
-void BM_index_put_outer_aten(benchmark::State& state) {
-  AtenCase c = aten_case("outer", state.range(0), at::kCPU);
-  const auto indices = aten_indices(c);
-  for (auto _ : state) c.self.index_put_(indices, c.values, false);
-  set_bytes(state, state.range(0));
-}
-
-void BM_index_put_outer_acc_aten(benchmark::State& state) {
-  AtenCase c = aten_case("outer", state.range(0), at::kCPU);
-  const auto indices = aten_indices(c);
-  for (auto _ : state) c.self.index_put_(indices, c.values, true);
-  set_bytes(state, state.range(0));
-}
+void BM_index_put_outer_aten(benchmark::State& state) { put_aten(state, "outer", false); }
+void BM_index_put_outer_acc_aten(benchmark::State& state) { put_aten(state, "outer", true); }
 
 void BM_seed_index_put_aten(benchmark::State& state) {
   at::Tensor t = at::zeros({5, 5});

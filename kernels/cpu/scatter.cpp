@@ -953,6 +953,15 @@ bool typed_row(const ScatterDesc& d, int64_t indexed_base, int64_t direct_base, 
                                            static_cast<uintptr_t>(j * indexed_stride) +
                                            static_cast<uintptr_t>(v) * static_cast<uintptr_t>(target_stride));
     };
+    // One position: read the indexed element into the other operand (gather)
+    // or update it from there.
+    const auto apply_at = [&alpha](T* target, T* other) {
+      if constexpr (kGather) {
+        *other = *target;
+      } else {
+        *target = scatter_combine<R, T>(*target, *other, alpha);
+      }
+    };
     constexpr int64_t kAhead = kPrefetchDistance;
     int64_t j = 0;
     if constexpr (kDense) {
@@ -964,27 +973,14 @@ bool typed_row(const ScatterDesc& d, int64_t indexed_base, int64_t direct_base, 
 #pragma GCC unroll 8
         for (int k = 0; k < kUnitBatch; ++k) target[k] = reinterpret_cast<T*>(target_of(j + k));
 #pragma GCC unroll 8
-        for (int k = 0; k < kUnitBatch; ++k) {
-          T* other = reinterpret_cast<T*>(direct + (j + k) * kElement);
-          if constexpr (kGather) {
-            *other = *target[k];
-          } else {
-            *target[k] = scatter_combine<R, T>(*target[k], *other, alpha);
-          }
-        }
+        for (int k = 0; k < kUnitBatch; ++k) apply_at(target[k], reinterpret_cast<T*>(direct + (j + k) * kElement));
       }
     }
     for (; j < n; ++j) {
       if constexpr (kPrefetch) {
         if (j + kAhead < n) __builtin_prefetch(ahead_of(j + kAhead), kGather ? 0 : 1);
       }
-      T* target = reinterpret_cast<T*>(target_of(j));
-      T* other = reinterpret_cast<T*>(direct + j * direct_stride);
-      if constexpr (kGather) {
-        *other = *target;
-      } else {
-        *target = scatter_combine<R, T>(*target, *other, alpha);
-      }
+      apply_at(reinterpret_cast<T*>(target_of(j)), reinterpret_cast<T*>(direct + j * direct_stride));
     }
   }
   return bad == 0;
