@@ -7,6 +7,7 @@
 
 #include <type_traits>
 
+#include "kernels/common/binary_functors.h"
 #include "kernels/common/convert.h"
 #include "kernels/common/scatter_desc.h"
 
@@ -52,7 +53,11 @@ STRATA_INLINE T scatter_combine(T dst, T src, const ScatterAlpha& alpha) {
       if constexpr (std::is_integral_v<M>) {
         return convert<T>(static_cast<M>(a + static_cast<M>(alpha.as_int) * b));
       } else {
-        return convert<T>(static_cast<M>(a + static_cast<M>(alpha.as_float) * b));
+        // alpha * src rounded, then the sum rounded: never one fused
+        // multiply-add, so that every path gives the same bits (the CUDA
+        // atomics can only add a finished product) whatever the compiler or
+        // its flags (add_'s rule, binary_functors.h).
+        return convert<T>(add_plain(a, add_scale(static_cast<M>(alpha.as_float), b)));
       }
     } else if constexpr (R == ScatterReduce::Multiply) {
       return convert<T>(static_cast<M>(a * b));

@@ -751,7 +751,7 @@ const Tensor& Tensor::index_add_(int64_t dim, const Tensor& index, const Tensor&
   d.alpha.as_float = alpha.to_double();
   d.alpha.as_int = alpha.to_int64();
   const IndexBound bound{&index, dim, self_sizes[static_cast<size_t>(dim)]};
-  run_checked(d, device(), &bound, 1, /*allow_negative=*/false, /*gather=*/false);
+  run_checked_scatter_update(d, device(), &bound, 1, /*allow_negative=*/false);
   return *this;
 }
 

@@ -16,6 +16,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "strata/strata.h"
@@ -296,6 +297,155 @@ TEST_P(ScatterCoverageTest, IndexAddOnBoolWithDefaultAlpha) {
       reference_index_add(host_values(self), {5, 4}, 0, host_values(index), host_values(source), {3, 4}, 1.0, kBool);
   self.index_add_(0, index, source);
   EXPECT_EQ(host_values(self), expected);
+}
+
+// index_add_ with an alpha that no float holds exactly (0.1, -1.3, 1/3): every
+// update is self + (alpha * source rounded), rounded again, on every path
+// and in every build (a fused multiply-add would round once: GCC fuses them
+// where the target has FMA, the CUDA atomics cannot). Reference: the two
+// roundings in the math type (float for the 16-bit types, through volatile so
+// that this file's compiler cannot fuse them either), in index order.
+// Distinct indices in the default mode (order does not matter), repeated
+// ones in deterministic mode (index order), along both dims of a 2-D self
+// and into a 1-D one.
+template <typename M>
+M rounded_product_then_sum(M a, M alpha, M b) {
+  volatile M product = alpha * b;
+  volatile M sum = a + product;
+  return sum;
+}
+
+double add_alpha_reference(DType dtype, double a, double alpha, double b) {
+  if (dtype == kFloat64) return rounded_product_then_sum<double>(a, alpha, b);
+  const float r = rounded_product_then_sum<float>(static_cast<float>(a), static_cast<float>(alpha),
+                                                  static_cast<float>(b));
+  return round_to(dtype, r);
+}
+
+TEST_P(ScatterCoverageTest, IndexAddAlphaRoundsTheProductThenTheSum) {
+  std::mt19937 rng(111);
+  for (DType dtype : {kFloat32, kFloat64, kFloat16, kBFloat16}) {
+    for (double alpha : {0.1, -1.3, 1.0 / 3.0}) {
+      for (bool repeated : {false, true}) {
+        set_deterministic(repeated);
+        for (int64_t dim : {0, 1, -1}) {
+          const Shape self_shape = dim == -1 ? Shape{200} : Shape{30, 20};
+          const int64_t axis = dim == -1 ? 0 : dim;
+          const int64_t extent = self_shape[static_cast<size_t>(axis)];
+          const int64_t k = repeated ? 3 * extent : extent / 2;
+          std::vector<int64_t> picks(static_cast<size_t>(extent));
+          std::iota(picks.begin(), picks.end(), 0);
+          std::shuffle(picks.begin(), picks.end(), rng);
+          std::vector<int64_t> index_values(static_cast<size_t>(k));
+          for (int64_t i = 0; i < k; ++i) {
+            index_values[static_cast<size_t>(i)] =
+                repeated ? static_cast<int64_t>(rng() % static_cast<uint64_t>(extent)) : picks[static_cast<size_t>(i)];
+          }
+          Shape source_shape = self_shape;
+          source_shape[static_cast<size_t>(axis)] = k;
+          Tensor self = random_floats(self_shape, dtype, dev(), rng);
+          Tensor source = random_floats(source_shape, dtype, dev(), rng);
+          Tensor index = from_vector<int64_t>(index_values, {k}, opts(kInt64));
+          // The reference, in index order over the source's rows (or elements).
+          std::vector<double> expected = host_values(self);
+          const std::vector<double> src = host_values(source);
+          const int64_t inner = self_shape.size() == 2 && axis == 0 ? self_shape[1] : 1;
+          const int64_t outer = self_shape.size() == 2 && axis == 1 ? self_shape[0] : 1;
+          for (int64_t o = 0; o < outer; ++o) {
+            for (int64_t i = 0; i < k; ++i) {
+              for (int64_t c = 0; c < inner; ++c) {
+                const int64_t to = (o * extent + index_values[static_cast<size_t>(i)]) * inner + c;
+                const int64_t from = (o * k + i) * inner + c;
+                double& dst = expected[static_cast<size_t>(to)];
+                dst = add_alpha_reference(dtype, dst, alpha, src[static_cast<size_t>(from)]);
+              }
+            }
+          }
+          self.index_add_(axis, index, source, alpha);
+          ASSERT_EQ(host_values(self), expected)
+              << dtype << " alpha " << alpha << " dim " << dim << (repeated ? " repeated" : " distinct");
+        }
+      }
+    }
+  }
+}
+
+// Float16 and BFloat16 sums of many updates per element, in the default mode:
+// the CPU sums into float and rounds each element once, so that every
+// element is its true sum rounded to the dtype (within one unit in the last
+// place of the dtype, for the float rounding on the way), whatever the thread
+// count. (Rounded to 11 or 8 bits after every add, a slot of 16 Ki values in
+// [-1, 1) drifts by tens of units; deterministic mode keeps that index-order
+// rounding, PyTorch's.) scatter_add_ into a few hot slots and into every slot,
+// index_put_ accumulate of (row, col) pairs, index_add_ with alpha 1; then
+// each with one index out of range (IndexError, self unchanged).
+double unit_in_last_place(DType dtype, double v) {
+  const int mantissa_bits = dtype == kFloat16 ? 10 : 7;
+  const int min_exponent = dtype == kFloat16 ? -14 : -126;
+  const int exponent = v == 0.0 ? min_exponent : std::max(std::ilogb(v), min_exponent);
+  return std::ldexp(1.0, exponent - mantissa_bits);
+}
+
+TEST_P(ScatterCoverageTest, HalfSumsOfManyUpdatesRoundTheTrueSum) {
+  if (GetParam() != "cpu") GTEST_SKIP() << "the CPU's summation (CUDA adds with atomics)";
+  std::mt19937 rng(112);
+  const int64_t n = int64_t{1} << 16;
+  for (DType dtype : {kFloat16, kBFloat16}) {
+    for (int op = 0; op < 4; ++op) {
+      // op 0: scatter_add_ into 4 hot slots of 4096; 1: into all 4096;
+      // 2: index_put_ accumulate of pairs into [64, 64]; 3: index_add_.
+      const Shape self_shape = op == 2 ? Shape{64, 64} : Shape{4096};
+      std::vector<int64_t> rows(static_cast<size_t>(n)), cols(static_cast<size_t>(n));
+      for (int64_t j = 0; j < n; ++j) {
+        rows[static_cast<size_t>(j)] = op == 0 ? static_cast<int64_t>(rng() % 4) * 1024
+                                               : static_cast<int64_t>(rng() % (op == 2 ? 64 : 4096));
+        cols[static_cast<size_t>(j)] = static_cast<int64_t>(rng() % 64);
+      }
+      Tensor row_index = from_vector<int64_t>(rows, {n}, opts(kInt64));
+      Tensor col_index = from_vector<int64_t>(cols, {n}, opts(kInt64));
+      Tensor self = random_floats(self_shape, dtype, dev(), rng);
+      Tensor values = random_floats({n}, dtype, dev(), rng);
+      std::vector<double> exact = host_values(self);
+      const std::vector<double> v = host_values(values);
+      for (int64_t j = 0; j < n; ++j) {
+        const int64_t to = op == 2 ? rows[static_cast<size_t>(j)] * 64 + cols[static_cast<size_t>(j)]
+                                   : rows[static_cast<size_t>(j)];
+        exact[static_cast<size_t>(to)] += v[static_cast<size_t>(j)];
+      }
+      std::vector<uint8_t> first_bytes;
+      for (int threads : {1, 2, 3}) {
+        set_num_threads(threads);
+        Tensor out = self.clone();
+        switch (op) {
+          case 0:
+          case 1: out.scatter_add_(0, row_index, values); break;
+          case 2: out.index_put_({row_index, col_index}, values, /*accumulate=*/true); break;
+          default: out.index_add_(0, row_index, values); break;
+        }
+        const std::vector<double> got = host_values(out);
+        for (size_t i = 0; i < got.size(); ++i) {
+          ASSERT_LE(std::fabs(got[i] - exact[i]), unit_in_last_place(dtype, exact[i]))
+              << dtype << " op " << op << " element " << i << " threads " << threads << ": " << got[i]
+              << ", true sum " << exact[i];
+        }
+        if (threads == 1) first_bytes = host_bytes(out);
+        EXPECT_EQ(host_bytes(out), first_bytes) << dtype << " op " << op << " threads " << threads;
+      }
+      set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+      // One index out of range, late in the second part: IndexError, nothing written.
+      rows[static_cast<size_t>(n - 100)] = op == 2 ? 64 : 4096;
+      Tensor bad_rows = from_vector<int64_t>(rows, {n}, opts(kInt64));
+      Tensor out = self.clone();
+      const std::vector<uint8_t> before = host_bytes(out);
+      switch (op) {
+        case 0:
+        case 1: EXPECT_THROW(out.scatter_add_(0, bad_rows, values), IndexError); break;
+        case 2: EXPECT_THROW(out.index_put_({bad_rows, col_index}, values, true), IndexError); break;
+        default: EXPECT_THROW(out.index_add_(0, bad_rows, values), IndexError); break;
+      }
+      EXPECT_EQ(host_bytes(out), before) << dtype << " op " << op << ": written before the bad index was found";
+    }
+  }
 }
 
 // index() and gather from a strided self with strided int32 indices (a column
