@@ -11,7 +11,8 @@ namespace strata {
 /// Sums are then taken in index order on every device, the CPU's serial order
 /// (by default the CPU may sum many updates into a small target in a fixed
 /// number of parts, added in part order: also the same bits run after run and
-/// for any thread count, rounded differently).
+/// for any thread count, rounded differently; Float16/BFloat16 parts are summed
+/// in float and each element rounded once).
 STRATA_API void set_deterministic(bool enabled);
 STRATA_API bool is_deterministic();
 

@@ -30,8 +30,10 @@
 // minima give the serial loop's bits (a later part's assignment overrides an
 // earlier one's; a tie keeps the earlier value, a NaN the later). Integer sums
 // and products equal the serial loop's; float ones are rounded in that fixed
-// order, identical for any thread count (set_deterministic(true) keeps the
-// serial index order instead, the bits the CUDA sorted path reproduces). That route also validates the indices as it goes, each block
+// order, identical for any thread count (Float16/BFloat16 sums in float
+// copies, each element rounded once; set_deterministic(true) keeps the serial
+// index order instead, the bits the CUDA sorted path reproduces). That route
+// also validates the indices as it goes, each block
 // of 512 just before it is applied (it stops at a block with an out-of-range
 // value; self is written only when all passed), sparing the separate
 // validation read; so does the bucket route (in its first pass, which writes
