@@ -964,6 +964,49 @@ bool typed_row(const ScatterDesc& d, int64_t indexed_base, int64_t direct_base, 
   // allows it).
   const uint64_t span = static_cast<uint64_t>(op.dim_size + wrap);
   uint64_t bad = 0;
+  // One position: read the indexed element into the other operand (gather)
+  // or update it from there.
+  const auto apply_at = [&alpha](T* target, T* other) {
+    if constexpr (kGather) {
+      *other = *target;
+    } else {
+      *target = scatter_combine<R, T>(*target, *other, alpha);
+    }
+  };
+  if constexpr (kDense) {
+    // Short dense rows (1, 2 or 4 positions: gather(1, index) with an [N, 4]
+    // or [N, 1] index) whose index and other operand run on contiguously from
+    // row to row: one flat run over all the rows' positions, in batches of
+    // kUnitBatch, position p in row p >> shift, instead of a row at a time
+    // below the batch size.
+    if (rows > 1 && n < kUnitBatch && (n & (n - 1)) == 0 && index_row_stride == n * index_stride &&
+        direct_row_stride == n * direct_stride) {
+      const int shift = __builtin_ctzll(static_cast<uint64_t>(n));
+      const int64_t* const index = reinterpret_cast<const int64_t*>(op.data + index_base);
+      char* const indexed = d.indexed + indexed_base;
+      T* const direct = reinterpret_cast<T*>(d.direct + direct_base);
+      const int64_t total = rows * n;
+      const auto target_at = [&](char* row, int64_t p) {
+        const int64_t v = index_coordinate<kChecked>(index[p], 0, span, bad);
+        return reinterpret_cast<T*>(row + v * kElement);
+      };
+      // A batch starts a row (n divides kUnitBatch): its position k lies
+      // row_step[k] bytes of self past the batch's first row.
+      int64_t row_step[kUnitBatch];
+      for (int k = 0; k < kUnitBatch; ++k) row_step[k] = (k >> shift) * indexed_row_stride;
+      int64_t p = 0;
+      for (; p + kUnitBatch <= total; p += kUnitBatch) {
+        char* const row = indexed + (p >> shift) * indexed_row_stride;
+        T* target[kUnitBatch];
+#pragma GCC unroll 8
+        for (int k = 0; k < kUnitBatch; ++k) target[k] = target_at(row + row_step[k], p + k);
+#pragma GCC unroll 8
+        for (int k = 0; k < kUnitBatch; ++k) apply_at(target[k], direct + p + k);
+      }
+      for (; p < total; ++p) apply_at(target_at(indexed + (p >> shift) * indexed_row_stride, p), direct + p);
+      return bad == 0;
+    }
+  }
   for (int64_t r = 0; r < rows; ++r) {
     const char* const index = op.data + index_base + r * index_row_stride;
     char* const indexed = d.indexed + indexed_base + r * indexed_row_stride;
@@ -983,15 +1026,6 @@ bool typed_row(const ScatterDesc& d, int64_t indexed_base, int64_t direct_base, 
       return reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(indexed) +
                                            static_cast<uintptr_t>(j * indexed_stride) +
                                            static_cast<uintptr_t>(v) * static_cast<uintptr_t>(target_stride));
-    };
-    // One position: read the indexed element into the other operand (gather)
-    // or update it from there.
-    const auto apply_at = [&alpha](T* target, T* other) {
-      if constexpr (kGather) {
-        *other = *target;
-      } else {
-        *target = scatter_combine<R, T>(*target, *other, alpha);
-      }
     };
     constexpr int64_t kAhead = kPrefetchDistance;
     int64_t j = 0;

@@ -498,6 +498,73 @@ TEST_P(ScatterCoverageTest, StridedSelfWithStridedInt32Indices) {
   }
 }
 
+// Short rows along the last dimension of contiguous tensors (gather(1, index)
+// with an [N, w] index, w = 1, 2, 4: the CPU runs all rows as one flat loop;
+// w = 3 and 8 take the row-at-a-time loop), enough rows to split across
+// threads and a count that leaves a partial batch: gather, scatter_add_,
+// scatter_ (distinct columns per row) and scatter_reduce_ "amax" against
+// loops here, for 1 and 2 threads; then one bad index at a random position
+// (IndexError naming it; a scatter leaves self byte for byte unchanged).
+TEST_P(ScatterCoverageTest, ShortDenseRowsAlongTheLastDimension) {
+  std::mt19937 rng(112);
+  constexpr int64_t kSlots = 16;
+  const int threads_before = get_num_threads();
+  for (int64_t width : {1, 2, 3, 4, 8}) {
+    for (int64_t rows : {int64_t{5}, int64_t{70001} / width}) {
+      for (DType dtype : {kFloat32, kInt64, kFloat16}) {
+        const Shape self_shape{rows, kSlots};
+        const Shape index_shape{rows, width};
+        Tensor self = random_values(self_shape, dtype, dev(), rng);
+        Tensor src = random_values(index_shape, dtype, dev(), rng);
+        Tensor index = random_index(index_shape, kSlots, dev(), rng);
+        const std::vector<int64_t> distinct = unique_along(index_shape, 1, kSlots, rng);
+        Tensor distinct_index = from_vector<int64_t>(distinct, index_shape, opts(kInt64));
+        const auto s = host_values(self), v = host_values(src), ix = host_values(index);
+        std::vector<double> gathered(static_cast<size_t>(rows * width));
+        std::vector<double> summed = s, assigned = s, maxed = s;
+        for (int64_t r = 0; r < rows; ++r) {
+          for (int64_t j = 0; j < width; ++j) {
+            const size_t p = static_cast<size_t>(r * width + j);
+            const size_t to = static_cast<size_t>(r * kSlots + static_cast<int64_t>(ix[p]));
+            gathered[p] = s[to];
+            summed[to] += v[p];  // small integers: exact in every dtype here
+            maxed[to] = std::max(maxed[to], v[p]);
+            assigned[static_cast<size_t>(r * kSlots + distinct[p])] = v[p];
+          }
+        }
+        for (int threads : {1, 2}) {
+          set_num_threads(threads);
+          std::ostringstream label;
+          label << dtype << " width " << width << " rows " << rows << " threads " << threads;
+          const std::string what = label.str();
+          EXPECT_EQ(host_values(self.gather(1, index)), gathered) << what;
+          Tensor t = self.clone();
+          t.scatter_add_(1, index, src);
+          EXPECT_EQ(host_values(t), summed) << what;
+          t = self.clone();
+          t.scatter_(1, distinct_index, src);
+          EXPECT_EQ(host_values(t), assigned) << what;
+          t = self.clone();
+          t.scatter_reduce_(1, index, src, "amax");
+          EXPECT_EQ(host_values(t), maxed) << what;
+        }
+        set_num_threads(threads_before);
+        // One index out of range (16 or -1, alternately) at a random position.
+        std::vector<int64_t> bad_values(ix.begin(), ix.end());
+        const size_t at = static_cast<size_t>(rng() % bad_values.size());
+        bad_values[at] = at % 2 == 0 ? kSlots : -1;
+        Tensor bad = from_vector<int64_t>(bad_values, index_shape, opts(kInt64));
+        const std::string message = "index " + std::to_string(bad_values[at]) +
+                                    " is out of bounds for dimension 1 with size " + std::to_string(kSlots);
+        EXPECT_EQ(error_message<IndexError>([&] { (void)self.gather(1, bad); }), message);
+        const std::vector<uint8_t> before = host_bytes(self);
+        EXPECT_EQ(error_message<IndexError>([&] { self.scatter_add_(1, bad, src); }), message);
+        EXPECT_EQ(host_bytes(self), before) << "scatter_add_ wrote before its index was checked";
+      }
+    }
+  }
+}
+
 namespace {
 
 /// The values' bits (as doubles: exact for these dtypes), every NaN as one: a
