@@ -565,6 +565,81 @@ TEST_P(ScatterCoverageTest, ShortDenseRowsAlongTheLastDimension) {
   }
 }
 
+// Whole short rows (rows of 64 elements, 256 bytes of float32) at random
+// destinations, many enough for the CPU to consider splitting them across
+// threads: index_add_ (alpha 1 on float32 in [-1, 1), summed in index order;
+// alpha 3 on int64), index_put_ of rows with and without accumulate (repeated
+// rows: deterministic mode, the last in index order wins), into a 2-D self and
+// along dim 1 of a 3-D one (a batch dimension to split). Each result equals a
+// float (or int64) loop in index order written here, byte for byte, on 1, 2
+// and 3 threads; an out-of-range row throws and leaves self as it was.
+TEST_P(ScatterCoverageTest, WholeShortRowsEveryThreadCount) {
+  std::mt19937 rng(113);
+  constexpr int64_t kWidth = 64;
+  const int threads_before = get_num_threads();
+  for (const Shape& self_shape : {Shape{1024, kWidth}, Shape{3, 700, kWidth}}) {
+    const bool batched = self_shape.size() == 3;
+    const int64_t batch = batched ? self_shape[0] : 1;
+    const int64_t slots = self_shape[batched ? 1 : 0];
+    const int64_t n = batched ? 5003 : 16387;  // rows of updates per batch
+    const int64_t dim = batched ? 1 : 0;
+    const Shape src_shape = batched ? Shape{batch, n, kWidth} : Shape{n, kWidth};
+    for (DType dtype : {kFloat32, kInt64}) {
+      Tensor self = dtype == kFloat32 ? random_floats(self_shape, dtype, dev(), rng) : random_values(self_shape, dtype, dev(), rng);
+      Tensor src = dtype == kFloat32 ? random_floats(src_shape, dtype, dev(), rng) : random_values(src_shape, dtype, dev(), rng);
+      std::vector<int64_t> rows(static_cast<size_t>(n));
+      for (int64_t& r : rows) r = static_cast<int64_t>(rng() % static_cast<uint64_t>(slots));
+      Tensor index = from_vector<int64_t>(rows, {n}, opts(kInt64));
+      const int64_t alpha = dtype == kFloat32 ? 1 : 3;
+      const std::vector<double> s = host_values(self), v = host_values(src);
+      std::vector<double> added = s, summed = s, assigned = s;
+      for (int64_t b = 0; b < batch; ++b) {
+        for (int64_t j = 0; j < n; ++j) {
+          for (int64_t k = 0; k < kWidth; ++k) {
+            const size_t to = static_cast<size_t>((b * slots + rows[static_cast<size_t>(j)]) * kWidth + k);
+            const double x = v[static_cast<size_t>((b * n + j) * kWidth + k)];
+            if (dtype == kFloat32) {  // float arithmetic, one rounding per add
+              added[to] = static_cast<float>(static_cast<float>(added[to]) + static_cast<float>(x));
+              summed[to] = static_cast<float>(static_cast<float>(summed[to]) + static_cast<float>(x));
+            } else {
+              added[to] += static_cast<double>(alpha) * x;
+              summed[to] += x;
+            }
+            assigned[to] = x;
+          }
+        }
+      }
+      for (int threads : {1, 2, 3}) {
+        set_num_threads(threads);
+        std::ostringstream label;
+        label << dtype << " self " << (batched ? "3-D" : "2-D") << " threads " << threads;
+        const std::string what = label.str();
+        Tensor t = self.clone();
+        t.index_add_(dim, index, src, alpha);
+        EXPECT_EQ(host_values(t), added) << what;
+        if (!batched) {
+          t = self.clone();
+          t.index_put_({index}, src, /*accumulate=*/true);
+          EXPECT_EQ(host_values(t), summed) << what;
+          const bool was = is_deterministic();
+          set_deterministic(true);
+          t = self.clone();
+          t.index_put_({index}, src);
+          set_deterministic(was);
+          EXPECT_EQ(host_values(t), assigned) << what;
+        }
+      }
+      set_num_threads(threads_before);
+      std::vector<int64_t> bad_rows = rows;
+      bad_rows[static_cast<size_t>(n - 7)] = slots;
+      Tensor bad = from_vector<int64_t>(bad_rows, {n}, opts(kInt64));
+      const std::vector<uint8_t> before = host_bytes(self);
+      EXPECT_THROW(self.index_add_(dim, bad, src, alpha), IndexError);
+      EXPECT_EQ(host_bytes(self), before) << "index_add_ wrote before its index was checked";
+    }
+  }
+}
+
 namespace {
 
 /// The values' bits (as doubles: exact for these dtypes), every NaN as one: a
