@@ -1197,7 +1197,7 @@ void gather_rows(const ScatterDesc& d, int64_t row_bytes, bool prefetch) {
 /// a two-dimensional `d` (index_add_ along dim 0, self[rows] = values,
 /// index_put_ accumulate of rows): one address per row, computed here, instead
 /// of the offset routine and a coordinate step per row (index_add_ of 16 Ki
-/// rows of 64 float32, one thread, about 240 -> 90 instructions a row). The
+/// rows of 64 float32, one thread, about 240 -> 120 instructions a row). The
 /// indices were validated before. With `filter`, only the part of each row
 /// inside [lo, hi) is applied, and only rows with some of it there are
 /// prefetched (kRowsAhead rows ahead, when `prefetch`).
