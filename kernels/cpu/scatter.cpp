@@ -1377,37 +1377,61 @@ bool split_destinations_early(const ScatterDesc& d) {
          d.num_indices >= 1 && d.num_indices <= 2 && get_num_threads() > 1 && !in_parallel_region();
 }
 
-// A thread's piece of every whole contiguous row below this is too short to
-// split the rows along their length (see cuts_short_rows).
-constexpr int64_t kRowPieceMinBytes = 4096;
-
-/// True when `free_dim` runs along whole contiguous rows (index_add_ along dim
-/// 0, self[rows] = values) and splitting it would leave each thread a piece of
-/// every row shorter than kRowPieceMinBytes, the threads updating the same
-/// rows side by side, a few cache lines each. On the 2-core VM that lost to
-/// one thread at every size, and so did splitting by destination (each thread
-/// walking every row and applying those landing in its half of self):
-/// index_add_ of 256 Ki rows of 64 float32 into 16 Ki rows took 12-20 ms split
-/// along the rows and 8.7-9.1 ms by destination, against 4.2-4.9 ms on one
-/// thread; 16 Ki rows into 1 Ki, 0.19-0.26 ms either way against 0.14 (after
-/// scatter_rows; ATen runs index_add_ serially too).
-bool cuts_short_rows(const ScatterDesc& d, int free_dim, int threads) {
-  if (free_dim != 0 || d.ndim < 2 || !rows_are_contiguous(d)) return false;
-  const auto element = static_cast<int64_t>(ElementwiseDesc::dtype_size(d.dtype));
-  return d.sizes[0] * element < kRowPieceMinBytes * threads;
-}
-
-/// Splits dimension `dim` across threads; each chunk runs the serial loop.
+/// Splits dimension `dim` across threads, in chunks of at least `min_grain`
+/// coordinates; each chunk runs the serial loop.
 void run_split(const ScatterDesc& d, int dim, ApplyFn apply, bool gather_mode,
-               std::atomic<bool>* out_of_range = nullptr) {
+               std::atomic<bool>* out_of_range = nullptr, int64_t min_grain = 1) {
   const int64_t size = d.sizes[dim];
   const int64_t per_coordinate = d.numel / size;
   // At least split_min_elements per chunk: a thread hand-off costs microseconds
   // (tens on a busy machine), more than a short run of cheap updates.
-  const int64_t grain = std::max<int64_t>(1, split_min_elements(d) / std::max<int64_t>(per_coordinate, 1));
+  const int64_t grain =
+      std::max<int64_t>(min_grain, split_min_elements(d) / std::max<int64_t>(per_coordinate, 1));
   parallel_for(0, size, grain, [&](int64_t begin, int64_t end) {
     run_serial(restrict_dim(d, dim, begin, end), apply, gather_mode, false, 0, 0, out_of_range);
   });
+}
+
+// Whole contiguous rows are cut along their length only into pieces of at
+// least this many bytes (see run_whole_rows).
+constexpr int64_t kRowPieceMinBytes = 8192;
+
+/// Runs `d`, whose largest free dimension is dimension 0 along whole
+/// contiguous rows (index_add_ along dim 0, self[rows] = values), without
+/// cutting a row into pieces shorter than kRowPieceMinBytes. Cut shorter, the
+/// threads update the same rows side by side, a few cache lines each: on the
+/// 2-core VM, index_add_ of 256 Ki rows of 64 float32 into 16 Ki rows took
+/// 12-20 ms with each thread adding half of every row, against 4.2-4.9 ms on
+/// one thread (16 Ki rows into 1 Ki: 0.19-0.26 against 0.14 ms), and
+/// splitting by destination instead (each thread walking every row and
+/// applying those landing in its half of self) 8.7-9.1 ms. A bare loop
+/// written outside strata (16 Mi float32 into 1/16 as many rows) lost the
+/// same way when cut into pieces of 128 B to 4 KiB and won with pieces of 8
+/// KiB (rows of 16 KiB: 4.2-4.3 ms on two threads against 5.4-5.8 on one). So
+/// another free dimension (a batch) as large as the thread count is split
+/// when there is one; otherwise rows of at least two pieces are cut into
+/// pieces of kRowPieceMinBytes or more (on fewer threads than the pool's when
+/// the rows are short), and shorter rows run on one thread (ATen runs
+/// index_add_ serially too). Each destination stays on one thread, in index
+/// order.
+void run_whole_rows(const ScatterDesc& d, ApplyFn apply, int threads) {
+  int outer = -1;
+  for (int dim = 1; dim < d.ndim; ++dim) {
+    if (d.indexed_strides[dim] != 0 && d.sizes[dim] >= threads && (outer < 0 || d.sizes[dim] > d.sizes[outer])) {
+      outer = dim;
+    }
+  }
+  if (outer >= 0) {
+    run_split(d, outer, apply, false);
+    return;
+  }
+  const auto element = static_cast<int64_t>(ElementwiseDesc::dtype_size(d.dtype));
+  const int64_t min_piece = (kRowPieceMinBytes + element - 1) / element;
+  if (d.sizes[0] < 2 * min_piece) {
+    run_serial(d, apply, false, false, 0, 0);
+    return;
+  }
+  run_split(d, 0, apply, false, nullptr, min_piece);
 }
 
 }  // namespace
@@ -1431,20 +1455,8 @@ void scatter_update(const ScatterDesc& d) {
       }
     }
   }
-  if (free_dim >= 0 && cuts_short_rows(d, free_dim, threads)) {
-    // Whole short rows stay whole: another free dimension (a batch) is split
-    // if there is one, otherwise one thread runs them all (see cuts_short_rows).
-    int outer = -1;
-    for (int dim = 1; dim < d.ndim; ++dim) {
-      if (d.indexed_strides[dim] != 0 && d.sizes[dim] >= threads && (outer < 0 || d.sizes[dim] > d.sizes[outer])) {
-        outer = dim;
-      }
-    }
-    if (outer >= 0) {
-      run_split(d, outer, apply, false);
-    } else {
-      run_serial(d, apply, false, false, 0, 0);
-    }
+  if (free_dim == 0 && d.ndim >= 2 && rows_are_contiguous(d)) {
+    run_whole_rows(d, apply, threads);
     return;
   }
   if (free_dim >= 0 && d.sizes[free_dim] >= threads) {

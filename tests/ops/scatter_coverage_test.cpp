@@ -565,39 +565,65 @@ TEST_P(ScatterCoverageTest, ShortDenseRowsAlongTheLastDimension) {
   }
 }
 
-// Whole short rows (rows of 64 elements, 256 bytes of float32) at random
-// destinations, many enough for the CPU to consider splitting them across
-// threads: index_add_ (alpha 1 on float32 in [-1, 1), summed in index order;
-// alpha 3 on int64), index_put_ of rows with and without accumulate (repeated
-// rows: deterministic mode, the last in index order wins), into a 2-D self and
-// along dim 1 of a 3-D one (a batch dimension to split). Each result equals a
-// float (or int64) loop in index order written here, byte for byte, on 1, 2
-// and 3 threads; an out-of-range row throws and leaves self as it was.
-TEST_P(ScatterCoverageTest, WholeShortRowsEveryThreadCount) {
+// Whole contiguous rows at random destinations, many enough for the CPU to
+// consider splitting them across threads: rows of 64 elements into a 2-D self
+// (one thread runs them), into a 2-D view whose rows lie inside wider ones,
+// along dim 1 of a 3-D self (the batch is split), and rows of 4096 float32
+// (cut in two along their length). index_add_ (alpha 1 on float32 in [-1, 1),
+// summed in index order; alpha 3 on int64) everywhere; in the 2-D cases also
+// index_put_ of rows with accumulate, without (repeated rows: deterministic
+// mode, the last in index order wins) and of a scalar, with every other row
+// given by its negative alias. Each result equals a float (or int64) loop in
+// index order written here, byte for byte, on 1, 2 and 3 threads, and nothing
+// outside a view is written; an out-of-range row throws and leaves self as it
+// was.
+TEST_P(ScatterCoverageTest, WholeRowsEveryThreadCount) {
   std::mt19937 rng(113);
-  constexpr int64_t kWidth = 64;
+  struct Case {
+    const char* name;
+    Shape self_shape;  // of the tensor written (a view of `base_shape` when `pad` > 0)
+    int64_t n;         // rows of updates (per batch)
+    int64_t pad;       // extra columns on each side of the view's rows
+  };
+  const Case cases[] = {{"2-D rows of 64", {1024, 64}, 16387, 0},
+                        {"2-D view, rows of 64 inside rows of 80", {1024, 64}, 16387, 8},
+                        {"3-D along dim 1", {3, 700, 64}, 5003, 0},
+                        {"2-D rows of 4096", {16, 4096}, 160, 0}};
   const int threads_before = get_num_threads();
-  for (const Shape& self_shape : {Shape{1024, kWidth}, Shape{3, 700, kWidth}}) {
-    const bool batched = self_shape.size() == 3;
-    const int64_t batch = batched ? self_shape[0] : 1;
-    const int64_t slots = self_shape[batched ? 1 : 0];
-    const int64_t n = batched ? 5003 : 16387;  // rows of updates per batch
+  for (const Case& c : cases) {
+    const bool batched = c.self_shape.size() == 3;
+    const int64_t batch = batched ? c.self_shape[0] : 1;
+    const int64_t slots = c.self_shape[batched ? 1 : 0];
+    const int64_t width = c.self_shape.back();
     const int64_t dim = batched ? 1 : 0;
-    const Shape src_shape = batched ? Shape{batch, n, kWidth} : Shape{n, kWidth};
+    const Shape src_shape = batched ? Shape{batch, c.n, width} : Shape{c.n, width};
     for (DType dtype : {kFloat32, kInt64}) {
-      Tensor self = dtype == kFloat32 ? random_floats(self_shape, dtype, dev(), rng) : random_values(self_shape, dtype, dev(), rng);
-      Tensor src = dtype == kFloat32 ? random_floats(src_shape, dtype, dev(), rng) : random_values(src_shape, dtype, dev(), rng);
-      std::vector<int64_t> rows(static_cast<size_t>(n));
-      for (int64_t& r : rows) r = static_cast<int64_t>(rng() % static_cast<uint64_t>(slots));
-      Tensor index = from_vector<int64_t>(rows, {n}, opts(kInt64));
+      const auto random = [&](const Shape& shape) {
+        return dtype == kFloat32 ? random_floats(shape, dtype, dev(), rng) : random_values(shape, dtype, dev(), rng);
+      };
+      Shape base_shape = c.self_shape;
+      base_shape.back() += 2 * c.pad;
+      Tensor base = random(base_shape);
+      Tensor self = c.pad > 0 ? base.narrow(-1, c.pad, width) : base;
+      Tensor src = random(src_shape);
+      std::vector<int64_t> rows(static_cast<size_t>(c.n)), aliased(static_cast<size_t>(c.n));
+      for (size_t j = 0; j < rows.size(); ++j) {
+        rows[j] = static_cast<int64_t>(rng() % static_cast<uint64_t>(slots));
+        aliased[j] = j % 2 == 1 ? rows[j] - slots : rows[j];
+      }
+      Tensor index = from_vector<int64_t>(rows, {c.n}, opts(kInt64));
+      Tensor aliased_index = from_vector<int64_t>(aliased, {c.n}, opts(kInt64));
       const int64_t alpha = dtype == kFloat32 ? 1 : 3;
-      const std::vector<double> s = host_values(self), v = host_values(src);
-      std::vector<double> added = s, summed = s, assigned = s;
-      for (int64_t b = 0; b < batch; ++b) {
-        for (int64_t j = 0; j < n; ++j) {
-          for (int64_t k = 0; k < kWidth; ++k) {
-            const size_t to = static_cast<size_t>((b * slots + rows[static_cast<size_t>(j)]) * kWidth + k);
-            const double x = v[static_cast<size_t>((b * n + j) * kWidth + k)];
+      const double fill = dtype == kFloat32 ? 2.5 : 2.0;
+      const std::vector<double> b = host_values(base), v = host_values(src);
+      std::vector<double> added = b, summed = b, assigned = b, filled = b;
+      const int64_t base_width = width + 2 * c.pad;
+      for (int64_t bt = 0; bt < batch; ++bt) {
+        for (int64_t j = 0; j < c.n; ++j) {
+          for (int64_t k = 0; k < width; ++k) {
+            const size_t to =
+                static_cast<size_t>((bt * slots + rows[static_cast<size_t>(j)]) * base_width + c.pad + k);
+            const double x = v[static_cast<size_t>((bt * c.n + j) * width + k)];
             if (dtype == kFloat32) {  // float arithmetic, one rounding per add
               added[to] = static_cast<float>(static_cast<float>(added[to]) + static_cast<float>(x));
               summed[to] = static_cast<float>(static_cast<float>(summed[to]) + static_cast<float>(x));
@@ -606,36 +632,38 @@ TEST_P(ScatterCoverageTest, WholeShortRowsEveryThreadCount) {
               summed[to] += x;
             }
             assigned[to] = x;
+            filled[to] = fill;
           }
         }
       }
       for (int threads : {1, 2, 3}) {
         set_num_threads(threads);
         std::ostringstream label;
-        label << dtype << " self " << (batched ? "3-D" : "2-D") << " threads " << threads;
+        label << dtype << " " << c.name << " threads " << threads;
         const std::string what = label.str();
-        Tensor t = self.clone();
-        t.index_add_(dim, index, src, alpha);
-        EXPECT_EQ(host_values(t), added) << what;
-        if (!batched) {
-          t = self.clone();
-          t.index_put_({index}, src, /*accumulate=*/true);
-          EXPECT_EQ(host_values(t), summed) << what;
-          const bool was = is_deterministic();
-          set_deterministic(true);
-          t = self.clone();
-          t.index_put_({index}, src);
-          set_deterministic(was);
-          EXPECT_EQ(host_values(t), assigned) << what;
-        }
+        const auto run = [&](const std::function<void(const Tensor&)>& op) {
+          Tensor fresh_base = base.clone();
+          op(c.pad > 0 ? fresh_base.narrow(-1, c.pad, width) : fresh_base);
+          return host_values(fresh_base);
+        };
+        EXPECT_EQ(run([&](const Tensor& t) { t.index_add_(dim, index, src, alpha); }), added) << what;
+        if (batched) continue;
+        EXPECT_EQ(run([&](const Tensor& t) { t.index_put_({aliased_index}, src, /*accumulate=*/true); }), summed)
+            << what;
+        EXPECT_EQ(run([&](const Tensor& t) { t.index_put_({aliased_index}, fill); }), filled) << what;
+        const bool was = is_deterministic();
+        set_deterministic(true);
+        const std::vector<double> got = run([&](const Tensor& t) { t.index_put_({aliased_index}, src); });
+        set_deterministic(was);
+        EXPECT_EQ(got, assigned) << what;
       }
       set_num_threads(threads_before);
       std::vector<int64_t> bad_rows = rows;
-      bad_rows[static_cast<size_t>(n - 7)] = slots;
-      Tensor bad = from_vector<int64_t>(bad_rows, {n}, opts(kInt64));
-      const std::vector<uint8_t> before = host_bytes(self);
-      EXPECT_THROW(self.index_add_(dim, bad, src, alpha), IndexError);
-      EXPECT_EQ(host_bytes(self), before) << "index_add_ wrote before its index was checked";
+      bad_rows[static_cast<size_t>(c.n - 7)] = slots;
+      Tensor bad = from_vector<int64_t>(bad_rows, {c.n}, opts(kInt64));
+      const std::vector<uint8_t> before = host_bytes(base);
+      EXPECT_THROW(self.index_add_(dim, bad, src, alpha), IndexError) << c.name;
+      EXPECT_EQ(host_bytes(base), before) << c.name << ": index_add_ wrote before its index was checked";
     }
   }
 }
