@@ -1193,44 +1193,63 @@ void gather_rows(const ScatterDesc& d, int64_t row_bytes, bool prefetch) {
   }
 }
 
-/// Whole contiguous rows updated through one Int64 index along dimension 1 of
-/// a two-dimensional `d` (index_add_ along dim 0, self[rows] = values,
-/// index_put_ accumulate of rows): one address per row, computed here, instead
-/// of the offset routine and a coordinate step per row (index_add_ of 16 Ki
-/// rows of 64 float32, one thread, about 240 -> 120 instructions a row). The
-/// indices were validated before. With `filter`, only the part of each row
-/// inside [lo, hi) is applied, and only rows with some of it there are
-/// prefetched (kRowsAhead rows ahead, when `prefetch`).
+/// Whole contiguous rows updated through one or two Int64 index operands along
+/// dimension 1 of `d` (and a batch along dimension 2, if any): index_add_
+/// along dim 0 (or along dim 1 of a 3-D self), self[rows] = values,
+/// index_put_ accumulate of rows, cache[b, t] = rows. One address per row,
+/// computed here, instead of the offset routine and a coordinate step per row
+/// (index_add_ of 16 Ki rows of 64 float32, one thread, about 240 -> 120
+/// instructions a row). The indices were validated before. With `filter`,
+/// only the part of each row inside [lo, hi) is applied, and only rows with
+/// some of it there are prefetched (kRowsAhead rows ahead, when `prefetch`).
+template <int kNumIndices>
 void scatter_rows(const ScatterDesc& d, RowFn row_fn, int64_t row_bytes, bool prefetch, bool filter, int64_t lo,
                   int64_t hi) {
-  const IndexOperand& op = d.indices[0];
-  const int64_t wrap = d.wrap_negative ? op.dim_size : 0;
-  const uint64_t span = static_cast<uint64_t>(op.dim_size + wrap);
+  int64_t wrap[kNumIndices], target[kNumIndices], step[kNumIndices], batch_step[kNumIndices];
+  uint64_t span[kNumIndices];
+  for (int k = 0; k < kNumIndices; ++k) {
+    const IndexOperand& op = d.indices[k];
+    wrap[k] = d.wrap_negative ? op.dim_size : 0;
+    span[k] = static_cast<uint64_t>(op.dim_size + wrap[k]);
+    target[k] = op.target_byte_stride;
+    step[k] = op.byte_strides[1];
+    batch_step[k] = d.ndim == 3 ? op.byte_strides[2] : 0;
+  }
   const int64_t element = static_cast<int64_t>(ElementwiseDesc::dtype_size(d.dtype));
   const int64_t row = d.sizes[0];
   const int64_t rows = d.sizes[1];
-  uint64_t bad = 0;
-  const auto destination = [&](int64_t r) {  // byte offset into self
-    const int64_t v =
-        index_coordinate<false>(*reinterpret_cast<const int64_t*>(op.data + r * op.byte_strides[1]), wrap, span, bad);
-    return r * d.indexed_strides[1] + v * op.target_byte_stride;
-  };
+  const int64_t batches = d.ndim == 3 ? d.sizes[2] : 1;
   const char* const direct = d.direct_is_scalar ? reinterpret_cast<const char*>(d.scalar) : d.direct;
   const int64_t direct_stride = d.direct_is_scalar ? 0 : d.direct_strides[1];
-  for (int64_t r = 0; r < rows; ++r) {
-    if (prefetch && r + kRowsAhead < rows) {
-      const int64_t ahead = destination(r + kRowsAhead);
-      if (!filter || (ahead < hi && ahead + row_bytes > lo)) prefetch_lines(d.indexed + ahead, row_bytes, false);
+  const int64_t direct_batch_stride = d.direct_is_scalar || d.ndim < 3 ? 0 : d.direct_strides[2];
+  const int64_t indexed_batch_stride = d.ndim == 3 ? d.indexed_strides[2] : 0;
+  uint64_t bad = 0;
+  for (int64_t b = 0; b < batches; ++b) {
+    const auto destination = [&](int64_t r) {  // byte offset into self
+      int64_t offset = b * indexed_batch_stride + r * d.indexed_strides[1];
+      for (int k = 0; k < kNumIndices; ++k) {
+        const char* at = d.indices[k].data + b * batch_step[k] + r * step[k];
+        offset += index_coordinate<false>(*reinterpret_cast<const int64_t*>(at), wrap[k], span[k], bad) * target[k];
+      }
+      return offset;
+    };
+    const char* const direct_batch = direct + b * direct_batch_stride;
+    for (int64_t r = 0; r < rows; ++r) {
+      if (prefetch && r + kRowsAhead < rows) {
+        const int64_t ahead = destination(r + kRowsAhead);
+        if (!filter || (ahead < hi && ahead + row_bytes > lo)) prefetch_lines(d.indexed + ahead, row_bytes, false);
+      }
+      const int64_t dst = destination(r);
+      int64_t k0 = 0, k1 = row;
+      if (filter) {
+        k0 = std::clamp<int64_t>((lo - dst + element - 1) / element, 0, row);
+        k1 = std::clamp<int64_t>((hi - dst + element - 1) / element, 0, row);
+        if (k1 <= k0) continue;
+      }
+      row_fn(d, d.indexed + dst + k0 * element,
+             direct_batch + r * direct_stride + (d.direct_is_scalar ? 0 : k0 * element), k1 - k0,
+             d.direct_is_scalar);
     }
-    const int64_t dst = destination(r);
-    int64_t k0 = 0, k1 = row;
-    if (filter) {
-      k0 = std::clamp<int64_t>((lo - dst + element - 1) / element, 0, row);
-      k1 = std::clamp<int64_t>((hi - dst + element - 1) / element, 0, row);
-      if (k1 <= k0) continue;
-    }
-    row_fn(d, d.indexed + dst + k0 * element, direct + r * direct_stride + (d.direct_is_scalar ? 0 : k0 * element),
-           k1 - k0, d.direct_is_scalar);
   }
 }
 
@@ -1287,9 +1306,15 @@ void run_serial(const ScatterDesc& d, ApplyFn apply, bool gather_mode, bool filt
     gather_rows(d, row_bytes, prefetch_rows);
     return;
   }
-  if (row_fn != nullptr && d.ndim == 2 && d.num_indices == 1 && indices_are_int64(d)) {
-    scatter_rows(d, row_fn, row_bytes, prefetch_rows, filter, lo, hi);
-    return;
+  if (row_fn != nullptr && (d.ndim == 2 || d.ndim == 3) && indices_are_int64(d)) {
+    if (d.num_indices == 1) {
+      scatter_rows<1>(d, row_fn, row_bytes, prefetch_rows, filter, lo, hi);
+      return;
+    }
+    if (d.num_indices == 2) {
+      scatter_rows<2>(d, row_fn, row_bytes, prefetch_rows, filter, lo, hi);
+      return;
+    }
   }
   // typed_row runs all rows along dimension 1 in one call; the coordinates
   // then step from dimension 2.

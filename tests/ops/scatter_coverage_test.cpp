@@ -668,6 +668,57 @@ TEST_P(ScatterCoverageTest, WholeRowsEveryThreadCount) {
   }
 }
 
+// Whole rows addressed by two index tensors (a cache written at (batch,
+// position) pairs: cache[b, t] = rows, with and without accumulate), negative
+// aliases in both, repeated pairs: equal to a loop in index order written
+// here (deterministic mode for the assignment), on 1, 2 and 3 threads, into a
+// contiguous cache and into a view whose rows lie inside wider ones.
+TEST_P(ScatterCoverageTest, WholeRowsThroughTwoIndexTensors) {
+  std::mt19937 rng(114);
+  constexpr int64_t kBatch = 6, kPositions = 300, kWidth = 64, kUpdates = 12001;
+  const int threads_before = get_num_threads();
+  for (int64_t pad : {int64_t{0}, int64_t{4}}) {
+    Tensor base = random_floats({kBatch, kPositions, kWidth + 2 * pad}, kFloat32, dev(), rng);
+    Tensor values = random_floats({kUpdates, kWidth}, kFloat32, dev(), rng);
+    std::vector<int64_t> b(kUpdates), t(kUpdates);
+    for (int64_t j = 0; j < kUpdates; ++j) {
+      b[static_cast<size_t>(j)] = static_cast<int64_t>(rng() % kBatch) - (j % 3 == 0 ? kBatch : 0);
+      t[static_cast<size_t>(j)] = static_cast<int64_t>(rng() % kPositions) - (j % 2 == 0 ? kPositions : 0);
+    }
+    Tensor bi = from_vector<int64_t>(b, {kUpdates}, opts(kInt64));
+    Tensor ti = from_vector<int64_t>(t, {kUpdates}, opts(kInt64));
+    const std::vector<double> start = host_values(base), v = host_values(values);
+    std::vector<double> summed = start, assigned = start;
+    const int64_t row_stride = kWidth + 2 * pad;
+    for (int64_t j = 0; j < kUpdates; ++j) {
+      const int64_t bb = (b[static_cast<size_t>(j)] + kBatch) % kBatch;
+      const int64_t tt = (t[static_cast<size_t>(j)] + kPositions) % kPositions;
+      for (int64_t k = 0; k < kWidth; ++k) {
+        const size_t to = static_cast<size_t>((bb * kPositions + tt) * row_stride + pad + k);
+        const double x = v[static_cast<size_t>(j * kWidth + k)];
+        summed[to] = static_cast<float>(static_cast<float>(summed[to]) + static_cast<float>(x));
+        assigned[to] = x;
+      }
+    }
+    for (int threads : {1, 2, 3}) {
+      set_num_threads(threads);
+      const std::string what = "pad " + std::to_string(pad) + " threads " + std::to_string(threads);
+      Tensor out = base.clone();
+      Tensor cache = pad > 0 ? out.narrow(2, pad, kWidth) : out;
+      cache.index_put_({bi, ti}, values, /*accumulate=*/true);
+      EXPECT_EQ(host_values(out), summed) << what;
+      const bool was = is_deterministic();
+      set_deterministic(true);
+      out = base.clone();
+      cache = pad > 0 ? out.narrow(2, pad, kWidth) : out;
+      cache.index_put_({bi, ti}, values);
+      set_deterministic(was);
+      EXPECT_EQ(host_values(out), assigned) << what;
+    }
+    set_num_threads(threads_before);
+  }
+}
+
 namespace {
 
 /// The values' bits (as doubles: exact for these dtypes), every NaN as one: a
