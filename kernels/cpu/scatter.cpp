@@ -1169,88 +1169,125 @@ inline void prefetch_lines(const char* p, int64_t bytes, bool gather_mode) {
   prefetch_lines(d.indexed + dst, row_bytes, gather_mode);
 }
 
-/// Whole contiguous rows gathered through one Int64 index along dimension 1
-/// of a two-dimensional `d` (self[rows], self[row_mask] once the mask is
-/// coordinates): one address per row, computed here, instead of the offset
-/// routine per row (self[row_mask] picking 32 Ki of 64 Ki rows of 16 float32,
-/// one thread, the mask's coordinates included: 1.1-1.7 -> 0.47-0.59 ms). The
-/// indices were validated before; each source row is prefetched
-/// kRowsAhead rows ahead when `prefetch`.
-void gather_rows(const ScatterDesc& d, int64_t row_bytes, bool prefetch) {
-  const IndexOperand& op = d.indices[0];
-  const int64_t wrap = d.wrap_negative ? op.dim_size : 0;
-  const uint64_t span = static_cast<uint64_t>(op.dim_size + wrap);
-  uint64_t bad = 0;
+/// The byte offset into self of whole row (b, r) of `d`: rows along dimension
+/// 1, an optional batch along dimension 2, one or two validated Int64 index
+/// operands (negative values wrapped when the descriptor asks for it). For
+/// the loops of whole rows below, which compute one address per row instead of
+/// calling the offset routine and stepping coordinates per row.
+template <int kNumIndices>
+class RowAddress {
+ public:
+  // Copies of the descriptor's fields: the rows' stores (memcpy, row_fn) could
+  // alias the descriptor as far as the compiler knows, these cannot.
+  explicit RowAddress(const ScatterDesc& d)
+      : row_stride_(d.indexed_strides[1]), batch_stride_(d.ndim == 3 ? d.indexed_strides[2] : 0) {
+    for (int k = 0; k < kNumIndices; ++k) {
+      const IndexOperand& op = d.indices[k];
+      data_[k] = op.data;
+      step_[k] = op.byte_strides[1];
+      batch_step_[k] = d.ndim == 3 ? op.byte_strides[2] : 0;
+      target_[k] = op.target_byte_stride;
+      wrap_[k] = d.wrap_negative ? op.dim_size : 0;
+      span_[k] = static_cast<uint64_t>(op.dim_size + wrap_[k]);
+    }
+  }
+  int64_t operator()(int64_t b, int64_t r) {
+    int64_t offset = b * batch_stride_ + r * row_stride_;
+    for (int k = 0; k < kNumIndices; ++k) {
+      const char* at = data_[k] + b * batch_step_[k] + r * step_[k];
+      offset += index_coordinate<false>(*reinterpret_cast<const int64_t*>(at), wrap_[k], span_[k], bad_) * target_[k];
+    }
+    return offset;
+  }
+
+ private:
+  int64_t row_stride_, batch_stride_;
+  const char* data_[kNumIndices];
+  int64_t step_[kNumIndices], batch_step_[kNumIndices], target_[kNumIndices], wrap_[kNumIndices];
+  uint64_t span_[kNumIndices];
+  uint64_t bad_ = 0;
+};
+
+/// Calls fn(b, r, offset) for every whole row (b, r) of `d` in order, with
+/// the row's byte offset into self (RowAddress, computed once per row). With
+/// `prefetch`, the lines of each row for which wanted(offset) holds are
+/// prefetched kRowsAhead rows before fn reaches it (for writing unless
+/// `gather_mode`).
+template <int kNumIndices, typename Wanted, typename Fn>
+void for_each_row(const ScatterDesc& d, int64_t row_bytes, bool prefetch, bool gather_mode, Wanted wanted, Fn fn) {
+  static_assert((kRowsAhead & (kRowsAhead - 1)) == 0, "a ring of addresses indexed by r & (kRowsAhead - 1)");
+  RowAddress<kNumIndices> address(d);
   const int64_t rows = d.sizes[1];
-  const auto source = [&](int64_t r) {
-    const int64_t v =
-        index_coordinate<false>(*reinterpret_cast<const int64_t*>(op.data + r * op.byte_strides[1]), wrap, span, bad);
-    return d.indexed + r * d.indexed_strides[1] + v * op.target_byte_stride;
+  const int64_t batches = d.ndim == 3 ? d.sizes[2] : 1;
+  int64_t ring[kRowsAhead];
+  const auto fetch = [&](int64_t offset) {
+    if (wanted(offset)) prefetch_lines(d.indexed + offset, row_bytes, gather_mode);
   };
-  for (int64_t r = 0; r < rows; ++r) {
-    if (prefetch && r + kRowsAhead < rows) prefetch_lines(source(r + kRowsAhead), row_bytes, /*gather_mode=*/true);
-    std::memcpy(d.direct + r * d.direct_strides[1], source(r), static_cast<size_t>(row_bytes));
+  for (int64_t b = 0; b < batches; ++b) {
+    if (!prefetch) {
+      for (int64_t r = 0; r < rows; ++r) fn(b, r, address(b, r));
+      continue;
+    }
+    for (int64_t r = 0; r < std::min<int64_t>(rows, kRowsAhead); ++r) fetch(ring[r] = address(b, r));
+    for (int64_t r = 0; r < rows; ++r) {
+      int64_t& slot = ring[r & (kRowsAhead - 1)];
+      const int64_t offset = slot;
+      if (r + kRowsAhead < rows) fetch(slot = address(b, r + kRowsAhead));
+      fn(b, r, offset);
+    }
   }
 }
 
-/// Whole contiguous rows updated through one or two Int64 index operands along
-/// dimension 1 of `d` (and a batch along dimension 2, if any): index_add_
-/// along dim 0 (or along dim 1 of a 3-D self), self[rows] = values,
-/// index_put_ accumulate of rows, cache[b, t] = rows. One address per row,
-/// computed here, instead of the offset routine and a coordinate step per row
-/// (index_add_ of 16 Ki rows of 64 float32, one thread, about 240 -> 120
-/// instructions a row). The indices were validated before. With `filter`,
-/// only the part of each row inside [lo, hi) is applied, and only rows with
-/// some of it there are prefetched (kRowsAhead rows ahead, when `prefetch`).
+/// Whole contiguous rows gathered through one or two Int64 index operands (see
+/// RowAddress: self[rows], self[row_mask] once the mask is coordinates,
+/// cache[b, t]): one address per row, computed here, instead of the offset
+/// routine per row (self[row_mask] picking 32 Ki of 64 Ki rows of 16 float32,
+/// one thread, the mask's coordinates included: 1.1-1.7 -> 0.47-0.59 ms).
+/// The indices were validated before; each source row is prefetched
+/// kRowsAhead rows ahead when `prefetch`.
+template <int kNumIndices>
+void gather_rows(const ScatterDesc& d, int64_t row_bytes, bool prefetch) {
+  const int64_t out_batch_stride = d.ndim == 3 ? d.direct_strides[2] : 0;
+  const int64_t out_row_stride = d.direct_strides[1];
+  for_each_row<kNumIndices>(
+      d, row_bytes, prefetch, /*gather_mode=*/true, [](int64_t) { return true; },
+      [&](int64_t b, int64_t r, int64_t offset) {
+        std::memcpy(d.direct + b * out_batch_stride + r * out_row_stride, d.indexed + offset,
+                    static_cast<size_t>(row_bytes));
+      });
+}
+
+/// Whole contiguous rows updated through one or two Int64 index operands (see
+/// RowAddress): index_add_ along dim 0 (or along dim 1 of a 3-D self),
+/// self[rows] = values, index_put_ accumulate of rows, cache[b, t] = rows.
+/// One address per row instead of the offset routine and a coordinate step
+/// per row (index_add_ of 16 Ki rows of 64 float32, one thread, about 240 ->
+/// 120 instructions a row). The indices were validated before. With
+/// `filter`, only the part of each row inside [lo, hi) is applied, and only
+/// rows with some of it there are prefetched (kRowsAhead rows ahead, when
+/// `prefetch`).
 template <int kNumIndices>
 void scatter_rows(const ScatterDesc& d, RowFn row_fn, int64_t row_bytes, bool prefetch, bool filter, int64_t lo,
                   int64_t hi) {
-  int64_t wrap[kNumIndices], target[kNumIndices], step[kNumIndices], batch_step[kNumIndices];
-  uint64_t span[kNumIndices];
-  for (int k = 0; k < kNumIndices; ++k) {
-    const IndexOperand& op = d.indices[k];
-    wrap[k] = d.wrap_negative ? op.dim_size : 0;
-    span[k] = static_cast<uint64_t>(op.dim_size + wrap[k]);
-    target[k] = op.target_byte_stride;
-    step[k] = op.byte_strides[1];
-    batch_step[k] = d.ndim == 3 ? op.byte_strides[2] : 0;
-  }
   const int64_t element = static_cast<int64_t>(ElementwiseDesc::dtype_size(d.dtype));
   const int64_t row = d.sizes[0];
-  const int64_t rows = d.sizes[1];
-  const int64_t batches = d.ndim == 3 ? d.sizes[2] : 1;
   const char* const direct = d.direct_is_scalar ? reinterpret_cast<const char*>(d.scalar) : d.direct;
   const int64_t direct_stride = d.direct_is_scalar ? 0 : d.direct_strides[1];
   const int64_t direct_batch_stride = d.direct_is_scalar || d.ndim < 3 ? 0 : d.direct_strides[2];
-  const int64_t indexed_batch_stride = d.ndim == 3 ? d.indexed_strides[2] : 0;
-  uint64_t bad = 0;
-  for (int64_t b = 0; b < batches; ++b) {
-    const auto destination = [&](int64_t r) {  // byte offset into self
-      int64_t offset = b * indexed_batch_stride + r * d.indexed_strides[1];
-      for (int k = 0; k < kNumIndices; ++k) {
-        const char* at = d.indices[k].data + b * batch_step[k] + r * step[k];
-        offset += index_coordinate<false>(*reinterpret_cast<const int64_t*>(at), wrap[k], span[k], bad) * target[k];
-      }
-      return offset;
-    };
-    const char* const direct_batch = direct + b * direct_batch_stride;
-    for (int64_t r = 0; r < rows; ++r) {
-      if (prefetch && r + kRowsAhead < rows) {
-        const int64_t ahead = destination(r + kRowsAhead);
-        if (!filter || (ahead < hi && ahead + row_bytes > lo)) prefetch_lines(d.indexed + ahead, row_bytes, false);
-      }
-      const int64_t dst = destination(r);
-      int64_t k0 = 0, k1 = row;
-      if (filter) {
-        k0 = std::clamp<int64_t>((lo - dst + element - 1) / element, 0, row);
-        k1 = std::clamp<int64_t>((hi - dst + element - 1) / element, 0, row);
-        if (k1 <= k0) continue;
-      }
-      row_fn(d, d.indexed + dst + k0 * element,
-             direct_batch + r * direct_stride + (d.direct_is_scalar ? 0 : k0 * element), k1 - k0,
-             d.direct_is_scalar);
-    }
-  }
+  const bool scalar = d.direct_is_scalar;
+  for_each_row<kNumIndices>(
+      d, row_bytes, prefetch, /*gather_mode=*/false,
+      [&](int64_t offset) { return !filter || (offset < hi && offset + row_bytes > lo); },
+      [&](int64_t b, int64_t r, int64_t dst) {
+        int64_t k0 = 0, k1 = row;
+        if (filter) {
+          k0 = std::clamp<int64_t>((lo - dst + element - 1) / element, 0, row);
+          k1 = std::clamp<int64_t>((hi - dst + element - 1) / element, 0, row);
+          if (k1 <= k0) return;
+        }
+        row_fn(d, d.indexed + dst + k0 * element,
+               direct + b * direct_batch_stride + r * direct_stride + (scalar ? 0 : k0 * element), k1 - k0, scalar);
+      });
 }
 
 /// The serial loop over the whole of `d` (filtered to destinations in [lo, hi)
@@ -1302,19 +1339,16 @@ void run_serial(const ScatterDesc& d, ApplyFn apply, bool gather_mode, bool filt
   const int64_t row_bytes = row * element;
   const bool prefetch_rows =
       whole_rows && d.ndim == 2 && row_bytes <= kPrefetchRowBytes && d.indexed_extent > kPrefetchRowsMinBytes;
-  if (whole_rows && gather_mode && d.ndim == 2 && d.num_indices == 1 && indices_are_int64(d)) {
-    gather_rows(d, row_bytes, prefetch_rows);
+  if (whole_rows && (gather_mode || row_fn != nullptr) && (d.ndim == 2 || d.ndim == 3) &&
+      (d.num_indices == 1 || d.num_indices == 2) && indices_are_int64(d)) {
+    const bool two = d.num_indices == 2;
+    if (gather_mode) {
+      two ? gather_rows<2>(d, row_bytes, prefetch_rows) : gather_rows<1>(d, row_bytes, prefetch_rows);
+    } else {
+      two ? scatter_rows<2>(d, row_fn, row_bytes, prefetch_rows, filter, lo, hi)
+          : scatter_rows<1>(d, row_fn, row_bytes, prefetch_rows, filter, lo, hi);
+    }
     return;
-  }
-  if (row_fn != nullptr && (d.ndim == 2 || d.ndim == 3) && indices_are_int64(d)) {
-    if (d.num_indices == 1) {
-      scatter_rows<1>(d, row_fn, row_bytes, prefetch_rows, filter, lo, hi);
-      return;
-    }
-    if (d.num_indices == 2) {
-      scatter_rows<2>(d, row_fn, row_bytes, prefetch_rows, filter, lo, hi);
-      return;
-    }
   }
   // typed_row runs all rows along dimension 1 in one call; the coordinates
   // then step from dimension 2.

@@ -567,7 +567,8 @@ TEST_P(ScatterCoverageTest, ShortDenseRowsAlongTheLastDimension) {
 
 // Whole contiguous rows at random destinations, many enough for the CPU to
 // consider splitting them across threads: rows of 64 elements into a 2-D self
-// (one thread runs them), into a 2-D view whose rows lie inside wider ones,
+// (one thread runs them; into 8 MiB or more, each row is prefetched a few
+// rows ahead), into a 2-D view whose rows lie inside wider ones,
 // along dim 1 of a 3-D self (the batch is split), and rows of 4096 float32
 // (cut in two along their length). index_add_ (alpha 1 on float32 in [-1, 1),
 // summed in index order; alpha 3 on int64) everywhere; in the 2-D cases also
@@ -575,8 +576,8 @@ TEST_P(ScatterCoverageTest, ShortDenseRowsAlongTheLastDimension) {
 // mode, the last in index order wins) and of a scalar, with every other row
 // given by its negative alias. Each result equals a float (or int64) loop in
 // index order written here, byte for byte, on 1, 2 and 3 threads, and nothing
-// outside a view is written; an out-of-range row throws and leaves self as it
-// was.
+// outside a view is written; the 2-D cases read the rows back with
+// self[rows]. An out-of-range row throws and leaves self as it was.
 TEST_P(ScatterCoverageTest, WholeRowsEveryThreadCount) {
   std::mt19937 rng(113);
   struct Case {
@@ -586,6 +587,7 @@ TEST_P(ScatterCoverageTest, WholeRowsEveryThreadCount) {
     int64_t pad;       // extra columns on each side of the view's rows
   };
   const Case cases[] = {{"2-D rows of 64", {1024, 64}, 16387, 0},
+                        {"2-D rows of 64 into 8 MiB or more", {32768, 64}, 16387, 0},  // rows prefetched
                         {"2-D view, rows of 64 inside rows of 80", {1024, 64}, 16387, 8},
                         {"3-D along dim 1", {3, 700, 64}, 5003, 0},
                         {"2-D rows of 4096", {16, 4096}, 160, 0}};
@@ -616,7 +618,7 @@ TEST_P(ScatterCoverageTest, WholeRowsEveryThreadCount) {
       const int64_t alpha = dtype == kFloat32 ? 1 : 3;
       const double fill = dtype == kFloat32 ? 2.5 : 2.0;
       const std::vector<double> b = host_values(base), v = host_values(src);
-      std::vector<double> added = b, summed = b, assigned = b, filled = b;
+      std::vector<double> added = b, summed = b, assigned = b, filled = b, read;
       const int64_t base_width = width + 2 * c.pad;
       for (int64_t bt = 0; bt < batch; ++bt) {
         for (int64_t j = 0; j < c.n; ++j) {
@@ -633,6 +635,7 @@ TEST_P(ScatterCoverageTest, WholeRowsEveryThreadCount) {
             }
             assigned[to] = x;
             filled[to] = fill;
+            read.push_back(b[to]);
           }
         }
       }
@@ -648,6 +651,7 @@ TEST_P(ScatterCoverageTest, WholeRowsEveryThreadCount) {
         };
         EXPECT_EQ(run([&](const Tensor& t) { t.index_add_(dim, index, src, alpha); }), added) << what;
         if (batched) continue;
+        EXPECT_EQ(host_values(self.index({aliased_index})), read) << what;
         EXPECT_EQ(run([&](const Tensor& t) { t.index_put_({aliased_index}, src, /*accumulate=*/true); }), summed)
             << what;
         EXPECT_EQ(run([&](const Tensor& t) { t.index_put_({aliased_index}, fill); }), filled) << what;
@@ -669,10 +673,12 @@ TEST_P(ScatterCoverageTest, WholeRowsEveryThreadCount) {
 }
 
 // Whole rows addressed by two index tensors (a cache written at (batch,
-// position) pairs: cache[b, t] = rows, with and without accumulate), negative
-// aliases in both, repeated pairs: equal to a loop in index order written
-// here (deterministic mode for the assignment), on 1, 2 and 3 threads, into a
-// contiguous cache and into a view whose rows lie inside wider ones.
+// position) pairs: cache[b, t] = rows, with and without accumulate, and read
+// back with cache[b, t]), negative aliases in both, repeated pairs: equal to
+// a loop in index order written here (deterministic mode for the
+// assignment), on 1, 2 and 3 threads, into a contiguous cache and into a view
+// whose rows lie inside wider ones. Then rows picked and accumulated through
+// a 2-D index tensor (table[grid], a 3-D iteration).
 TEST_P(ScatterCoverageTest, WholeRowsThroughTwoIndexTensors) {
   std::mt19937 rng(114);
   constexpr int64_t kBatch = 6, kPositions = 300, kWidth = 64, kUpdates = 12001;
@@ -688,7 +694,7 @@ TEST_P(ScatterCoverageTest, WholeRowsThroughTwoIndexTensors) {
     Tensor bi = from_vector<int64_t>(b, {kUpdates}, opts(kInt64));
     Tensor ti = from_vector<int64_t>(t, {kUpdates}, opts(kInt64));
     const std::vector<double> start = host_values(base), v = host_values(values);
-    std::vector<double> summed = start, assigned = start;
+    std::vector<double> summed = start, assigned = start, gathered;
     const int64_t row_stride = kWidth + 2 * pad;
     for (int64_t j = 0; j < kUpdates; ++j) {
       const int64_t bb = (b[static_cast<size_t>(j)] + kBatch) % kBatch;
@@ -698,6 +704,7 @@ TEST_P(ScatterCoverageTest, WholeRowsThroughTwoIndexTensors) {
         const double x = v[static_cast<size_t>(j * kWidth + k)];
         summed[to] = static_cast<float>(static_cast<float>(summed[to]) + static_cast<float>(x));
         assigned[to] = x;
+        gathered.push_back(start[to]);
       }
     }
     for (int threads : {1, 2, 3}) {
@@ -714,9 +721,36 @@ TEST_P(ScatterCoverageTest, WholeRowsThroughTwoIndexTensors) {
       cache.index_put_({bi, ti}, values);
       set_deterministic(was);
       EXPECT_EQ(host_values(out), assigned) << what;
+      // Reading the rows back: cache[b, t] gathers what the loop says.
+      Tensor read_cache = pad > 0 ? base.narrow(2, pad, kWidth) : base;
+      EXPECT_EQ(host_values(read_cache.index({bi, ti})), gathered) << what;
     }
     set_num_threads(threads_before);
   }
+  // A 2-D index tensor of rows (a [kBatch, kPositions] grid of row numbers,
+  // transposed in memory so that its two dimensions do not merge into one):
+  // reads and accumulating writes of whole rows over a 3-D iteration.
+  Tensor table = random_floats({kPositions, kWidth}, kFloat32, dev(), rng);
+  Tensor grid = random_index({kPositions, kBatch}, kPositions, dev(), rng).t();
+  Tensor grid_values = random_floats({kBatch, kPositions, kWidth}, kFloat32, dev(), rng);
+  const std::vector<double> tv = host_values(table), gv = host_values(grid_values), g = host_values(grid);
+  std::vector<double> picked, accumulated = tv;
+  for (size_t p = 0; p < g.size(); ++p) {
+    for (int64_t k = 0; k < kWidth; ++k) {
+      const size_t at = static_cast<size_t>(static_cast<int64_t>(g[p]) * kWidth + k);
+      picked.push_back(tv[at]);
+      accumulated[at] = static_cast<float>(static_cast<float>(accumulated[at]) +
+                                           static_cast<float>(gv[p * static_cast<size_t>(kWidth) + static_cast<size_t>(k)]));
+    }
+  }
+  for (int threads : {1, 2, 3}) {
+    set_num_threads(threads);
+    EXPECT_EQ(host_values(table.index({grid})), picked) << "threads " << threads;
+    Tensor out = table.clone();
+    out.index_put_({grid}, grid_values, /*accumulate=*/true);
+    EXPECT_EQ(host_values(out), accumulated) << "threads " << threads;
+  }
+  set_num_threads(threads_before);
 }
 
 namespace {
