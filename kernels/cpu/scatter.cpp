@@ -1451,6 +1451,19 @@ void run_split(const ScatterDesc& d, int dim, ApplyFn apply, bool gather_mode,
   });
 }
 
+/// The largest free dimension of `d` from `first` on (the first of equally
+/// large ones), or -1: positions differing on a free dimension address
+/// different elements of self, so splitting it keeps each destination on one
+/// thread.
+int largest_free_dim(const ScatterDesc& d, int first) {
+  if (!d.indexed_nonoverlapping) return -1;
+  int best = -1;
+  for (int dim = first; dim < d.ndim; ++dim) {
+    if (d.indexed_strides[dim] != 0 && d.sizes[dim] > 1 && (best < 0 || d.sizes[dim] > d.sizes[best])) best = dim;
+  }
+  return best;
+}
+
 // Whole contiguous rows are cut along their length only into pieces of at
 // least this many bytes (see run_whole_rows).
 constexpr int64_t kRowPieceMinBytes = 8192;
@@ -1476,13 +1489,7 @@ constexpr int64_t kRowPieceMinBytes = 8192;
 /// the benchmark's three sizes). Each destination stays on one thread, in
 /// index order.
 void run_whole_rows(const ScatterDesc& d, ApplyFn apply, int threads) {
-  int outer = -1;
-  for (int dim = 1; dim < d.ndim; ++dim) {
-    if (d.indexed_strides[dim] != 0 && d.sizes[dim] >= threads && (outer < 0 || d.sizes[dim] > d.sizes[outer])) {
-      outer = dim;
-    }
-  }
-  if (outer >= 0) {
+  if (const int outer = largest_free_dim(d, 1); outer >= 0 && d.sizes[outer] >= threads) {
     run_split(d, outer, apply, false);
     return;
   }
@@ -1505,17 +1512,7 @@ void scatter_update(const ScatterDesc& d) {
     return;
   }
   const int threads = get_num_threads();
-  // A free dimension: positions differing on it address different elements of
-  // self, so splitting it keeps each destination on one thread.
-  int free_dim = -1;
-  if (d.indexed_nonoverlapping) {
-    for (int dim = 0; dim < d.ndim; ++dim) {
-      if (d.indexed_strides[dim] != 0 && d.sizes[dim] > 1 &&
-          (free_dim < 0 || d.sizes[dim] > d.sizes[free_dim])) {
-        free_dim = dim;
-      }
-    }
-  }
+  const int free_dim = largest_free_dim(d, 0);
   if (free_dim == 0 && d.ndim >= 2 && rows_are_contiguous(d)) {
     run_whole_rows(d, apply, threads);
     return;
