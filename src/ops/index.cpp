@@ -302,8 +302,26 @@ bool masked_fill_in_place(const Tensor& self, const TensorIndices& indices, cons
   return true;
 }
 
-const Tensor& index_put_impl(const Tensor& self, const TensorIndices& indices, const Tensor* values,
+const Tensor& index_put_impl(const Tensor& self, const TensorIndices& given_indices, const Tensor* values,
                              const Scalar* value, bool accumulate) {
+  // Index tensors and values that alias self through views the overlap checks
+  // cannot classify are read from copies taken now, before anything is
+  // written (ops::read_before_writing); otherwise nothing is copied.
+  TensorIndices copied;
+  for (size_t k = 0; k < given_indices.size(); ++k) {
+    const std::optional<Tensor>& entry = given_indices[k];
+    if (!entry || !entry->defined()) continue;
+    Tensor read = ops::read_before_writing(self, *entry);
+    if (read.is_same(*entry)) continue;
+    if (copied.empty()) copied = given_indices;
+    copied[k] = std::move(read);
+  }
+  const TensorIndices& indices = copied.empty() ? given_indices : copied;
+  Tensor values_read;
+  if (values != nullptr) {
+    values_read = ops::read_before_writing(self, *values);
+    values = &values_read;
+  }
   const auto check_value_dtype = [&] {
     STRATA_CHECK(values->dtype() == self.dtype(), DTypeError,
                  "Index put requires the source and destination dtypes match, got {} for the destination and {} "

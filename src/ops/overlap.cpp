@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 
 #include "kernels/common/descriptor.h"
 #include "src/core/check.h"
@@ -55,6 +56,19 @@ template <typename TensorImpl>
 const char* first_byte(const TensorImpl& t) {
   return static_cast<const char*>(t.storage.data()) +
          t.storage_offset * static_cast<int64_t>(kernels::ElementwiseDesc::dtype_size(t.dtype));
+}
+
+/// [first, last] byte of the elements of a non-empty `t`, whatever its strides.
+template <typename TensorImpl>
+std::pair<const char*, const char*> element_span(const TensorImpl& t) {
+  const int64_t item = static_cast<int64_t>(kernels::ElementwiseDesc::dtype_size(t.dtype));
+  int64_t low = 0, high = 0;  // elements, relative to the first one
+  for (size_t d = 0; d < t.sizes.size(); ++d) {
+    const int64_t reach = t.strides[d] * (t.sizes[d] - 1);
+    (reach < 0 ? low : high) += reach;
+  }
+  const char* first = first_byte(t);
+  return {first + low * item, first + high * item + item - 1};
 }
 
 }  // namespace
@@ -114,6 +128,14 @@ void assert_no_overlap(const Tensor& written, const Tensor& input) {
                "unsupported operation: some elements of the input tensor and the written-to "
                "tensor refer to a single memory location. Please clone() the tensor before "
                "performing the operation.");
+}
+
+Tensor read_before_writing(const Tensor& written, const Tensor& input) {
+  if (get_overlap_status(written, input) != MemOverlapStatus::TooHard) return input;
+  const auto [w_first, w_last] = element_span(TensorAccess::impl(written));
+  const auto [i_first, i_last] = element_span(TensorAccess::impl(input));
+  if (w_last < i_first || i_last < w_first) return input;
+  return input.clone();
 }
 
 }  // namespace strata::ops

@@ -26,4 +26,15 @@ void assert_no_partial_overlap(const Tensor& written, const Tensor& input);
 /// Throws OverlapError on Full or Partial overlap (scatter family, index_put_).
 void assert_no_overlap(const Tensor& written, const Tensor& input);
 
+/// `input` itself, or a contiguous copy of it when it shares memory with
+/// `written` in a way the checks above cannot classify (TooHard: a view of
+/// the same storage that is not dense, whose elements' span meets written's).
+/// The in-place index ops read their index tensors and sources through it,
+/// after the overlap checks and before anything is written: a value they read
+/// is the one it had when the op began, so an index checked before writing is
+/// the index applied (read again after a write through an aliasing view, it
+/// could point anywhere). PyTorch lets such views through too and rechecks
+/// every index as it uses it; this copy is only made for them.
+Tensor read_before_writing(const Tensor& written, const Tensor& input);
+
 }  // namespace strata::ops

@@ -551,9 +551,11 @@ const Tensor& scatter_impl(const Tensor& self, int64_t dim, const Tensor& index,
                            const Scalar* value, ScatterReduce reduce) {
   const std::optional<int64_t> checked = check_scatter(self, dim, index, src, /*defer_bounds=*/true);
   if (!checked) return self;
-  ScatterDesc d = scatter_desc(self, *checked, index, src, value);
+  const Tensor idx = ops::read_before_writing(self, index);
+  const Tensor source = src != nullptr ? ops::read_before_writing(self, *src) : Tensor();
+  ScatterDesc d = scatter_desc(self, *checked, idx, src != nullptr ? &source : nullptr, value);
   d.reduce = reduce;
-  const IndexBound bound{&index, *checked, sizes_1d(self)[static_cast<size_t>(*checked)]};
+  const IndexBound bound{&idx, *checked, sizes_1d(self)[static_cast<size_t>(*checked)]};
   run_checked_scatter_update(d, self.device(), &bound, 1, /*allow_negative=*/false);
   return self;
 }
@@ -618,21 +620,24 @@ const Tensor& Tensor::scatter_reduce_(int64_t dim, const Tensor& index, const Te
   if (include_self && !mean) return scatter_impl(*this, dim, index, &src, nullptr, op);
   const std::optional<int64_t> checked = check_scatter(*this, dim, index, &src);
   if (!checked) return *this;
+  // Three passes read the index, the first of which writes self.
+  const Tensor idx = ops::read_before_writing(*this, index);
+  const Tensor source = ops::read_before_writing(*this, src);
   const Device dev = device();
   if (!include_self) {
     const Scalar identity = reduction_identity(op, dtype());
-    ScatterDesc fill = scatter_desc(*this, *checked, index, nullptr, &identity);
+    ScatterDesc fill = scatter_desc(*this, *checked, idx, nullptr, &identity);
     run_scatter_update(fill, dev);
   }
   Tensor counts;
   if (mean) {
     counts = full(sizes(), include_self ? 1 : 0, TensorOptions().dtype(dtype()).device(dev));
     const Scalar one(int64_t{1});
-    ScatterDesc count = scatter_desc(counts, *checked, index, nullptr, &one);
+    ScatterDesc count = scatter_desc(counts, *checked, idx, nullptr, &one);
     count.reduce = ScatterReduce::Add;
     run_scatter_update(count, dev);
   }
-  ScatterDesc d = scatter_desc(*this, *checked, index, &src, nullptr);
+  ScatterDesc d = scatter_desc(*this, *checked, idx, &source, nullptr);
   d.reduce = op;
   run_scatter_update(d, dev);
   if (mean) {
@@ -723,18 +728,20 @@ const Tensor& Tensor::index_add_(int64_t dim, const Tensor& index, const Tensor&
   ops::assert_no_overlap(*this, index);
   ops::assert_no_overlap(*this, source);
   if (index.numel() == 0) return *this;
+  const Tensor idx = ops::read_before_writing(*this, index);
+  const Tensor src = ops::read_before_writing(*this, source);
 
   ScatterDesc d;
   set_indexed(d, *this);
   const int64_t element = static_cast<int64_t>(element_size());
   const Shape self_strides = strides_1d(*this);
-  const Shape source_strides = strides_1d(source);
+  const Shape source_strides = strides_1d(src);
   d.num_indices = 1;
-  d.indices[0].data = static_cast<const char*>(index.data_ptr());
-  d.indices[0].dtype = index.dtype();
+  d.indices[0].data = static_cast<const char*>(idx.data_ptr());
+  d.indices[0].dtype = idx.dtype();
   d.indices[0].dim_size = self_sizes[dim];
   d.indices[0].target_byte_stride = self_strides[dim] * element;
-  const int64_t index_stride = index.dim() == 0 ? 0 : index.stride(0) * static_cast<int64_t>(index.element_size());
+  const int64_t index_stride = idx.dim() == 0 ? 0 : idx.stride(0) * static_cast<int64_t>(idx.element_size());
   std::vector<IterDim> dims(source_sizes.size());
   for (size_t i = 0; i < dims.size(); ++i) {
     const bool is_dim = static_cast<int64_t>(i) == dim;
@@ -744,13 +751,13 @@ const Tensor& Tensor::index_add_(int64_t dim, const Tensor& index, const Tensor&
     dims[i].index_strides[0] = is_dim ? index_stride : 0;
   }
   set_iteration_space(d, dims);
-  d.direct = static_cast<char*>(source.data_ptr());
+  d.direct = static_cast<char*>(src.data_ptr());
   d.reduce = ScatterReduce::Add;
   const bool alpha_is_one = alpha.is_floating_point() ? alpha.to_double() == 1.0 : alpha.to_int64() == 1;
   d.alpha.enabled = !alpha_is_one;
   d.alpha.as_float = alpha.to_double();
   d.alpha.as_int = alpha.to_int64();
-  const IndexBound bound{&index, dim, self_sizes[static_cast<size_t>(dim)]};
+  const IndexBound bound{&idx, dim, self_sizes[static_cast<size_t>(dim)]};
   run_checked_scatter_update(d, device(), &bound, 1, /*allow_negative=*/false);
   return *this;
 }

@@ -435,6 +435,80 @@ TEST_P(ScatterTest, OverlapOfSelfWithSrcOrIndexIsRefused) {
             "location. Please clone() the tensor before performing the operation.");
 }
 
+TEST_P(ScatterTest, IndexAndSourceViewsOfSelfAreReadBeforeAnythingIsWritten) {
+  // self, its index and its source are strided views of one Int64 buffer: not
+  // dense, so the overlap check cannot classify them (PyTorch's "too hard")
+  // and lets them through. Each value must be read as it was before the op
+  // wrote anything: read again after a write through self, an index checked
+  // before writing could point anywhere (position 0 writes a source value of
+  // 50 or more into the element that is position 1's index).
+  set_deterministic(true);  // scatter_ and index_put_: the last value in index order wins on CUDA too
+  constexpr int64_t n = 8;
+  const auto at = [](int64_t i) { return static_cast<size_t>(2 * i); };  // self[i] is buf[2 i]
+  struct Case {
+    const char* name;
+    bool source_is_self;  // else the index is self
+    std::function<void(const Tensor& self, const Tensor& index, const Tensor& src)> op;
+    std::function<void(std::vector<int64_t>& out, int64_t slot, int64_t value)> update;
+  };
+  const auto assign = [&](std::vector<int64_t>& out, int64_t slot, int64_t value) { out[at(slot)] = value; };
+  const auto add = [&](std::vector<int64_t>& out, int64_t slot, int64_t value) { out[at(slot)] += value; };
+  const std::vector<Case> cases = {
+      {"scatter_", false, [](const Tensor& s, const Tensor& i, const Tensor& v) { s.scatter_(0, i, v); }, assign},
+      {"scatter_add_", false, [](const Tensor& s, const Tensor& i, const Tensor& v) { s.scatter_add_(0, i, v); }, add},
+      {"scatter_reduce_ amax without self", false,
+       [](const Tensor& s, const Tensor& i, const Tensor& v) { s.scatter_reduce_(0, i, v, "amax", false); },
+       nullptr},  // its first pass writes the lowest int64 into every indexed slot
+      {"index_put_", false, [](const Tensor& s, const Tensor& i, const Tensor& v) { s.index_put_({i}, v); }, assign},
+      {"index_put_ accumulate", false,
+       [](const Tensor& s, const Tensor& i, const Tensor& v) { s.index_put_({i}, v, true); }, add},
+      {"index_add_ alpha 2", false, [](const Tensor& s, const Tensor& i, const Tensor& v) { s.index_add_(0, i, v, 2); },
+       [&](std::vector<int64_t>& out, int64_t slot, int64_t value) { out[at(slot)] += 2 * value; }},
+      {"scatter_add_ of self", true, [](const Tensor& s, const Tensor& i, const Tensor& v) { s.scatter_add_(0, i, v); },
+       add},
+      {"index_put_ of self", true, [](const Tensor& s, const Tensor& i, const Tensor& v) { s.index_put_({i}, v); },
+       assign},
+  };
+  std::mt19937 rng(31);
+  for (const Case& c : cases) {
+    for (int round = 0; round < 10; ++round) {
+      SCOPED_TRACE(std::string(c.name) + ", round " + std::to_string(round));
+      std::vector<int64_t> buf(4 * n);
+      for (int64_t& v : buf) v = static_cast<int64_t>(rng() % n);  // every element a valid index into self
+      std::vector<int64_t> fresh_index(n), fresh_src(n);
+      for (int64_t& v : fresh_index) v = static_cast<int64_t>(rng() % n);
+      for (int64_t& v : fresh_src) v = 50 + static_cast<int64_t>(rng() % 1000);
+      const Tensor storage = from_vector<int64_t>(buf, {4 * n}, opts(kInt64));
+      const Tensor self = storage.slice(0, 0, 2 * n, 2);
+      const Tensor alias = storage.slice(0, 0, 2 * n, 2);  // the same elements, another view
+      ASSERT_FALSE(self.is_same(alias));
+      // The reference reads every operand before writing.
+      std::vector<int64_t> index(n), src(n);
+      for (int64_t i = 0; i < n; ++i) {
+        index[static_cast<size_t>(i)] = c.source_is_self ? fresh_index[static_cast<size_t>(i)] : buf[at(i)];
+        src[static_cast<size_t>(i)] = c.source_is_self ? buf[at(i)] : fresh_src[static_cast<size_t>(i)];
+      }
+      std::vector<int64_t> expected = buf;
+      if (c.update) {
+        for (int64_t j = 0; j < n; ++j) c.update(expected, index[static_cast<size_t>(j)], src[static_cast<size_t>(j)]);
+      } else {
+        std::map<int64_t, int64_t> highest;
+        for (int64_t j = 0; j < n; ++j) {
+          auto [it, fresh] = highest.emplace(index[static_cast<size_t>(j)], src[static_cast<size_t>(j)]);
+          if (!fresh) it->second = std::max(it->second, src[static_cast<size_t>(j)]);
+        }
+        for (const auto& [slot, value] : highest) expected[at(slot)] = value;
+      }
+      if (c.source_is_self) {
+        c.op(self, from_vector<int64_t>(fresh_index, {n}, opts(kInt64)), alias);
+      } else {
+        c.op(self, alias, from_vector<int64_t>(fresh_src, {n}, opts(kInt64)));
+      }
+      ASSERT_EQ(storage.to_vector<int64_t>(), expected);
+    }
+  }
+}
+
 TEST_P(ScatterTest, DeterministicModeGivesIdenticalBitsRunAfterRun) {
   set_deterministic(true);
   std::mt19937 rng(11);
