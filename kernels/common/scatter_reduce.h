@@ -48,10 +48,12 @@ STRATA_INLINE T scatter_combine(T dst, T src, const ScatterAlpha& alpha) {
   } else {
     const M a = static_cast<M>(dst);
     const M b = static_cast<M>(src);
+    // Integers wrap (add_plain, add_scale: two's complement, never a signed
+    // overflow), as PyTorch's results and the CUDA atomics do.
     if constexpr (R == ScatterReduce::Add) {
-      if (!alpha.enabled) return convert<T>(static_cast<M>(a + b));
+      if (!alpha.enabled) return convert<T>(add_plain(a, b));
       if constexpr (std::is_integral_v<M>) {
-        return convert<T>(static_cast<M>(a + static_cast<M>(alpha.as_int) * b));
+        return convert<T>(add_plain(a, add_scale(static_cast<M>(alpha.as_int), b)));
       } else {
         // alpha * src rounded, then the sum rounded: never one fused
         // multiply-add, so that every path gives the same bits (the CUDA
@@ -60,7 +62,7 @@ STRATA_INLINE T scatter_combine(T dst, T src, const ScatterAlpha& alpha) {
         return convert<T>(add_plain(a, add_scale(static_cast<M>(alpha.as_float), b)));
       }
     } else if constexpr (R == ScatterReduce::Multiply) {
-      return convert<T>(static_cast<M>(a * b));
+      return convert<T>(add_scale(a, b));  // a * b, rounded once; integers wrap
     } else if constexpr (R == ScatterReduce::Max) {
       return (scatter_is_nan(b) || b > a) ? src : dst;
     } else if constexpr (R == ScatterReduce::Min) {

@@ -509,6 +509,43 @@ TEST_P(ScatterTest, IndexAndSourceViewsOfSelfAreReadBeforeAnythingIsWritten) {
   }
 }
 
+TEST_P(ScatterTest, IntegerSumsAndProductsWrapAround) {
+  // Two's complement, as PyTorch's results: sums, alpha-scaled sums and
+  // products past the type's range wrap (on the CPU never a signed overflow,
+  // which UBSan would report; on a GPU the atomics wrap).
+  std::mt19937 rng(17);
+  for (DType dtype : {kInt32, kInt64}) {
+    SCOPED_TRACE(dtype);
+    const int bits = dtype == kInt32 ? 32 : 64;
+    const auto wrap = [&](uint64_t v) {
+      return bits == 32 ? static_cast<int64_t>(static_cast<int32_t>(static_cast<uint32_t>(v))) : static_cast<int64_t>(v);
+    };
+    const int64_t big = bits == 32 ? int64_t{INT32_MAX} : INT64_MAX;
+    constexpr int64_t n = 64, slots = 4;
+    std::vector<int64_t> index(n), src(n), base(slots);
+    for (int64_t j = 0; j < n; ++j) {
+      index[static_cast<size_t>(j)] = static_cast<int64_t>(rng() % slots);
+      src[static_cast<size_t>(j)] = big - static_cast<int64_t>(rng() % 1000);  // near the top: every add overflows
+    }
+    for (int64_t& v : base) v = big - static_cast<int64_t>(rng() % 1000);
+    std::vector<int64_t> sum = base, scaled = base, product = base;
+    for (int64_t j = 0; j < n; ++j) {
+      const size_t s = static_cast<size_t>(index[static_cast<size_t>(j)]);
+      const uint64_t v = static_cast<uint64_t>(src[static_cast<size_t>(j)]);
+      sum[s] = wrap(static_cast<uint64_t>(sum[s]) + v);
+      scaled[s] = wrap(static_cast<uint64_t>(scaled[s]) + 3 * v);
+      product[s] = wrap(static_cast<uint64_t>(product[s]) * v);
+    }
+    const Tensor idx = from_vector<int64_t>(index, {n}, opts(kInt64));
+    const Tensor values = from_vector<int64_t>(src, {n}, opts(dtype));
+    const Tensor self = from_vector<int64_t>(base, {slots}, opts(dtype));
+    EXPECT_EQ(self.scatter_add(0, idx, values).to_vector<int64_t>(), sum);
+    EXPECT_EQ(self.index_put({idx}, values, true).to_vector<int64_t>(), sum);
+    EXPECT_EQ(self.index_add(0, idx, values, 3).to_vector<int64_t>(), scaled);
+    EXPECT_EQ(self.scatter_reduce(0, idx, values, "prod").to_vector<int64_t>(), product);
+  }
+}
+
 TEST_P(ScatterTest, DeterministicModeGivesIdenticalBitsRunAfterRun) {
   set_deterministic(true);
   std::mt19937 rng(11);
