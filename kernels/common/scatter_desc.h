@@ -165,7 +165,7 @@ STRATA_INLINE int64_t load_index(const char* p, DType dtype) {
                                : static_cast<int64_t>(*reinterpret_cast<const int32_t*>(p));
 }
 
-#if defined(__CUDACC__)
+#if defined(__CUDA_ARCH__)  // the device pass only: the host compiler does not know the pragma
 #define STRATA_SCATTER_UNROLL _Pragma("unroll")
 #else
 #define STRATA_SCATTER_UNROLL

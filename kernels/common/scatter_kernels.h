@@ -87,6 +87,10 @@ void index_ranges_read_back(const unsigned long long* keys, int count, IndexRang
 /// Makes the guard report its keys to the calling thread's pinned, mapped
 /// report buffer under a fresh sequence number (see IndexGuard).
 void begin_index_report(IndexGuard& guard, int device);
+/// After begin_index_report, when the op fails before wait_index_report:
+/// waits for what is queued on `stream` (its errors ignored), so that the
+/// pending report lands before any later op's report can be written.
+void abandon_index_report(void* stream, int device) noexcept;
 /// Waits until the min/max pass or one-launch checked kernel queued after
 /// begin_index_report has reported (the end of the pass or the kernel's grid
 /// barrier, not the end of the update: that runs on asynchronously) and

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "kernels/common/dispatch.h"
@@ -89,16 +90,17 @@ __device__ void atomic_combine_cas(T* dst, T v, const ScatterDesc& d) {
 template <typename T>
 __device__ void atomic_add(T* dst, T v, const ScatterDesc& d) {
   if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, int32_t>) {
+    // alpha * v as scatter_combine forms it: one rounding, integers wrap.
     if (d.alpha.enabled) {
       if constexpr (std::is_integral_v<T>) {
-        v = static_cast<T>(static_cast<T>(d.alpha.as_int) * v);
+        v = add_scale(static_cast<T>(d.alpha.as_int), v);
       } else {
-        v = static_cast<T>(static_cast<T>(d.alpha.as_float) * v);
+        v = add_scale(static_cast<T>(d.alpha.as_float), v);
       }
     }
     atomicAdd(dst, v);
   } else if constexpr (std::is_same_v<T, int64_t>) {
-    if (d.alpha.enabled) v = d.alpha.as_int * v;
+    if (d.alpha.enabled) v = add_scale(d.alpha.as_int, v);
     // Two's complement: unsigned addition gives the signed sum.
     atomicAdd(reinterpret_cast<unsigned long long*>(dst), static_cast<unsigned long long>(v));
   } else {
@@ -463,7 +465,6 @@ __global__ void checked_add_float_quads_kernel(ScatterDesc d, CheckedArgs c) {
 struct ReportBuffer {
   IndexReport* host = nullptr;
   IndexReport* device = nullptr;
-  unsigned long long sequence = 0;
   ~ReportBuffer() {
     if (host != nullptr) (void)cudaFreeHost(host);  // at exit the runtime may be gone: nothing to do
   }
@@ -478,11 +479,20 @@ ReportBuffer& report_buffer() {
     const cudaError_t status = cudaHostGetDevicePointer(&device, host, 0);
     if (status != cudaSuccess) (void)cudaFreeHost(host);
     STRATA_CUDA_CHECK(status);
+    // cudaHostAlloc does not clear what it hands out (it may be a buffer a
+    // finished thread freed): a sequence number left in it could pass for a
+    // report not yet written.
+    std::memset(host, 0, sizeof(IndexReport));
     buffer.host = static_cast<IndexReport*>(host);
     buffer.device = static_cast<IndexReport*>(device);
   }
   return buffer;
 }
+
+/// Sequence numbers of reports, from 1, never reused in the process: a report
+/// still pending from an earlier op (or a buffer reused from another thread)
+/// can never carry the number a later op waits for.
+std::atomic<unsigned long long> next_report_sequence{0};
 
 IndexRange decode_range(const unsigned long long* keys, int k) {
   return IndexRange{index_from_order_key(keys[2 * k]), index_from_order_key(~keys[2 * k + 1])};
@@ -543,18 +553,31 @@ unsigned int fill_min_max_args(MinMaxArgs& args, const IndexTensorDesc* tensors,
 /// The most blocks of `kernel` the device runs at once, which a cooperative
 /// launch may not exceed; 0 where the device cannot launch cooperatively.
 /// The device is current. Cached per thread.
-int coresident_blocks(const void* kernel, int device) {
+struct CoresidentCache {
   struct Entry {
     const void* kernel;
     int device;
     int blocks;
   };
-  constexpr int kEntries = 64;
-  thread_local Entry cache[kEntries];
-  thread_local int used = 0;
-  for (int i = 0; i < used; ++i) {
-    if (cache[i].kernel == kernel && cache[i].device == device) return cache[i].blocks;
+  static constexpr int kEntries = 64;
+  Entry entries[kEntries];
+  int used = 0;
+  Entry* find(const void* kernel, int device) {
+    for (int i = 0; i < used; ++i) {
+      if (entries[i].kernel == kernel && entries[i].device == device) return &entries[i];
+    }
+    return nullptr;
   }
+};
+
+CoresidentCache& coresident_cache() {
+  thread_local CoresidentCache cache;
+  return cache;
+}
+
+int coresident_blocks(const void* kernel, int device) {
+  CoresidentCache& cache = coresident_cache();
+  if (const CoresidentCache::Entry* entry = cache.find(kernel, device)) return entry->blocks;
   int cooperative = 0;
   int processors = 0;
   int per_processor = 0;
@@ -562,8 +585,16 @@ int coresident_blocks(const void* kernel, int device) {
   STRATA_CUDA_CHECK(cudaDeviceGetAttribute(&processors, cudaDevAttrMultiProcessorCount, device));
   STRATA_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_processor, kernel, kBlockThreads, 0));
   const int blocks = cooperative != 0 ? processors * per_processor : 0;
-  if (used < kEntries) cache[used++] = Entry{kernel, device, blocks};
+  if (cache.used < CoresidentCache::kEntries) cache.entries[cache.used++] = CoresidentCache::Entry{kernel, device, blocks};
   return blocks;
+}
+
+/// After the device refused a cooperative launch of `kernel` as too large (fewer
+/// SMs usable than it has: MPS with an active-thread percentage, green
+/// contexts): that kernel takes the separate path on this device from now on.
+void refuse_cooperative(const void* kernel, int device) {
+  CoresidentCache& cache = coresident_cache();
+  if (CoresidentCache::Entry* entry = cache.find(kernel, device)) entry->blocks = 0;
 }
 
 /// The updates and gathers that take one launch: from 256 to 64 Ki positions.
@@ -617,6 +648,11 @@ bool launch_checked(void (*kernel)(ScatterDesc, CheckedArgs), ScatterDesc d, con
                                                          dim3(kBlockThreads), args, 0,
                                                          static_cast<cudaStream_t>(stream));
   allocator.deallocate(partials);  // reused on this stream only after the kernel (stream order)
+  if (status == cudaErrorCooperativeLaunchTooLarge || status == cudaErrorNotSupported) {
+    (void)cudaGetLastError();  // nothing was queued: the separate path runs instead
+    refuse_cooperative(reinterpret_cast<const void*>(kernel), device);
+    return false;
+  }
   STRATA_CUDA_CHECK(status);
   return true;
 }
@@ -688,22 +724,37 @@ void begin_index_report(IndexGuard& guard, int device) {
   detail::CudaDeviceScope scope(device);
   ReportBuffer& buffer = report_buffer();
   guard.report = buffer.device;
-  guard.sequence = ++buffer.sequence;
+  guard.sequence = next_report_sequence.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+void abandon_index_report(void* stream, int device) noexcept {
+  // The report may still be pending: let it land before another op's report
+  // can be written to the same buffer. The op is failing already: its error
+  // is the one to throw, so the stream's own error is only cleared here.
+  int previous = -1;
+  if (cudaGetDevice(&previous) == cudaSuccess && (previous == device || cudaSetDevice(device) == cudaSuccess)) {
+    (void)cudaStreamSynchronize(static_cast<cudaStream_t>(stream));
+    if (previous != device) (void)cudaSetDevice(previous);
+  }
+  (void)cudaGetLastError();
 }
 
 void wait_index_report(const IndexGuard& guard, IndexRange* out, void* stream, int device) {
   const IndexReport* report = report_buffer().host;
-  const volatile unsigned long long* sequence = &report->sequence;
-  for (unsigned int spin = 1; *sequence != guard.sequence; ++spin) {
+  // Acquire loads (the device wrote the keys before the sequence number; this
+  // file is C++17, without std::atomic_ref).
+  const auto sequence = [&] { return __atomic_load_n(&report->sequence, __ATOMIC_ACQUIRE); };
+  for (unsigned int spin = 1; sequence() != guard.sequence; ++spin) {
     if (spin % 1024 != 0) continue;
     // Now and then: has the stream failed, or finished without a report?
     detail::CudaDeviceScope scope(device);
     const cudaError_t status = cudaStreamQuery(static_cast<cudaStream_t>(stream));
     if (detail::cuda_not_ready(status)) continue;
     STRATA_CUDA_CHECK(status);
-    if (*sequence != guard.sequence) throw DeviceError("internal: the index check finished without its report");
+    if (sequence() != guard.sequence) {
+      throw DeviceError("internal: the index check finished without its report");
+    }
   }
-  std::atomic_thread_fence(std::memory_order_acquire);  // the keys were written before the sequence number
   for (int i = 0; i < guard.count; ++i) out[i] = decode_range(report->keys, i);
 }
 

@@ -348,15 +348,22 @@ void run_checked(const ScatterDesc& unguarded, const Device& device, const Index
         // The min/max pass (or the one-launch kernel) reports the ranges once
         // they are known: wait for that report, not for the update.
         kernels::cuda::begin_index_report(d.guard, device.index());
-        const bool one_launch =
-            gather ? kernels::cuda::gather_checked(d, descs.desc, n, stream, device.index())
-                   : !uses_sorted_path(d) && kernels::cuda::scatter_update_checked(d, descs.desc, n, stream,
-                                                                                   device.index());
-        if (!one_launch) {
-          d.guard.keys = min_max_pass(&d.guard);
-          gather ? run_gather(d, device) : run_scatter_update(d, device);
+        try {
+          const bool one_launch =
+              gather ? kernels::cuda::gather_checked(d, descs.desc, n, stream, device.index())
+                     : !uses_sorted_path(d) && kernels::cuda::scatter_update_checked(d, descs.desc, n, stream,
+                                                                                     device.index());
+          if (!one_launch) {
+            d.guard.keys = min_max_pass(&d.guard);
+            // Can throw after the pass is queued (the sorted path's scratch
+            // memory): the pass still reports.
+            gather ? run_gather(d, device) : run_scatter_update(d, device);
+          }
+          kernels::cuda::wait_index_report(d.guard, ranges, stream, device.index());
+        } catch (...) {
+          kernels::cuda::abandon_index_report(stream, device.index());
+          throw;
         }
-        kernels::cuda::wait_index_report(d.guard, ranges, stream, device.index());
       } else {
         kernels::cuda::index_ranges_read_back(min_max_pass(nullptr), n, ranges, stream, device.index());
       }
