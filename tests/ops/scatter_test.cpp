@@ -546,6 +546,34 @@ TEST_P(ScatterTest, IntegerSumsAndProductsWrapAround) {
   }
 }
 
+TEST_P(ScatterTest, DeterministicFloatSumsKeepSubnormals) {
+  // Subnormal float32 values summed in index order, bit for bit: the CPU and
+  // the GPU's sorted path add with IEEE rules (the GPU's float atomics of the
+  // default path flush subnormals to zero, as PyTorch's CUDA kernels do).
+  set_deterministic(true);
+  std::mt19937 rng(23);
+  constexpr int64_t n = 4096, slots = 8;
+  std::vector<int64_t> index(n);
+  std::vector<float> src(n), expected(slots, 0.0f);
+  std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+  for (int64_t j = 0; j < n; ++j) {
+    index[static_cast<size_t>(j)] = static_cast<int64_t>(rng() % slots);
+    src[static_cast<size_t>(j)] = unit(rng) * 1e-39f;  // below FLT_MIN (1.18e-38): subnormal
+  }
+  for (int64_t j = 0; j < n; ++j) expected[static_cast<size_t>(index[static_cast<size_t>(j)])] += src[static_cast<size_t>(j)];
+  const Tensor idx = from_vector<int64_t>(index, {n}, opts(kInt64));
+  const Tensor values = from_vector<float>(src, {n}, opts(kFloat32));
+  const auto bits = [](const std::vector<float>& v) {
+    std::vector<uint32_t> out(v.size());
+    std::memcpy(out.data(), v.data(), v.size() * sizeof(float));
+    return out;
+  };
+  const Tensor base = zeros({slots}, opts(kFloat32));
+  EXPECT_EQ(bits(base.index_add(0, idx, values).to_vector<float>()), bits(expected));
+  EXPECT_EQ(bits(base.scatter_add(0, idx, values).to_vector<float>()), bits(expected));
+  EXPECT_EQ(bits(base.index_put({idx}, values, true).to_vector<float>()), bits(expected));
+}
+
 TEST_P(ScatterTest, DeterministicModeGivesIdenticalBitsRunAfterRun) {
   set_deterministic(true);
   std::mt19937 rng(11);
