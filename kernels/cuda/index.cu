@@ -81,15 +81,19 @@ __global__ void apply_sorted_kernel(ScatterDesc d, int64_t element, const Key* k
   memcpy(&scalar, d.scalar, sizeof(T));
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) {
+    if (d.reduce == ScatterReduce::Assign) {
+      // The last of its destination's run writes (the sort is stable: the last
+      // in index order), with no walk along the run: a destination that most
+      // positions share costs one store, not a serial pass over them all.
+      if (i + 1 < n && keys[i + 1] == keys[i]) continue;
+      *reinterpret_cast<T*>(d.indexed + static_cast<int64_t>(keys[i]) * element) = load_direct(d, scalar, positions[i]);
+      continue;
+    }
     if (i > 0 && keys[i] == keys[i - 1]) continue;  // not the first of its destination
     T* dst = reinterpret_cast<T*>(d.indexed + static_cast<int64_t>(keys[i]) * element);
     switch (d.reduce) {
-      case ScatterReduce::Assign: {
-        int64_t last = i;
-        while (last + 1 < n && keys[last + 1] == keys[i]) ++last;
-        *dst = load_direct(d, scalar, positions[last]);
-        break;
-      }
+      case ScatterReduce::Assign:
+        break;  // above
       case ScatterReduce::Add:
         *dst = reduce_group<ScatterReduce::Add, T, Key, Pos>(d, scalar, *dst, keys, positions, i, n);
         break;
