@@ -15,7 +15,16 @@ if(NOT _strata_cuda_mode STREQUAL "OFF")
     set(CMAKE_CUDA_STANDARD 17)
     set(CMAKE_CUDA_STANDARD_REQUIRED ON)
     enable_language(CUDA)
-    set(STRATA_CUDA_ENABLED ON)
+    # The checked scatter kernels take more than 4 KiB of parameters (the
+    # descriptor and the index tensors' checks), which CUDA 12.1 first allows.
+    if(CMAKE_CUDA_COMPILER_VERSION VERSION_LESS 12.1)
+      if(_strata_cuda_mode STREQUAL "ON")
+        message(FATAL_ERROR "strata needs CUDA 12.1 or newer; found nvcc ${CMAKE_CUDA_COMPILER_VERSION}.")
+      endif()
+      message(STATUS "strata: nvcc ${CMAKE_CUDA_COMPILER_VERSION} is older than 12.1, building the CPU backend only")
+    else()
+      set(STRATA_CUDA_ENABLED ON)
+    endif()
   elseif(_strata_cuda_mode STREQUAL "ON")
     message(FATAL_ERROR "STRATA_WITH_CUDA=ON but no CUDA compiler (nvcc) was found. "
                         "Install the CUDA toolkit, set CUDACXX, or configure with -DSTRATA_WITH_CUDA=OFF.")
