@@ -546,7 +546,7 @@ TEST_P(ScatterTest, IntegerSumsAndProductsWrapAround) {
   }
 }
 
-TEST_P(ScatterTest, DeterministicFloatSumsKeepSubnormals) {
+TEST_P(ScatterTest, FloatSumsOfSubnormals) {
   // Subnormal float32 values summed in index order, bit for bit: the CPU and
   // the GPU's sorted path add with IEEE rules (the GPU's float atomics of the
   // default path flush subnormals to zero, as PyTorch's CUDA kernels do).
@@ -572,6 +572,17 @@ TEST_P(ScatterTest, DeterministicFloatSumsKeepSubnormals) {
   EXPECT_EQ(bits(base.index_add(0, idx, values).to_vector<float>()), bits(expected));
   EXPECT_EQ(bits(base.scatter_add(0, idx, values).to_vector<float>()), bits(expected));
   EXPECT_EQ(bits(base.index_put({idx}, values, true).to_vector<float>()), bits(expected));
+  // The default mode, as the README says: the CPU keeps them; the GPU's
+  // float32 atomic add flushes subnormal inputs and results to zero.
+  set_deterministic(false);
+  const Tensor one_each = from_vector<int64_t>({0, 1}, {2}, opts(kInt64));
+  const Tensor tiny = from_vector<float>({1e-40f, -3e-40f}, {2}, opts(kFloat32));
+  const std::vector<float> sums = zeros({2}, opts(kFloat32)).index_add(0, one_each, tiny).to_vector<float>();
+  if (GetParam() == "cuda") {
+    EXPECT_EQ(sums, (std::vector<float>{0.0f, 0.0f}));  // +0 or -0
+  } else {
+    EXPECT_EQ(bits(sums), bits({1e-40f, -3e-40f}));
+  }
 }
 
 TEST_P(ScatterTest, DeterministicModeGivesIdenticalBitsRunAfterRun) {
