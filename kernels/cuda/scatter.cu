@@ -731,10 +731,10 @@ void abandon_index_report(void* stream, int device) noexcept {
   // The report may still be pending: let it land before another op's report
   // can be written to the same buffer. The op is failing already: its error
   // is the one to throw, so the stream's own error is only cleared here.
-  int previous = -1;
-  if (cudaGetDevice(&previous) == cudaSuccess && (previous == device || cudaSetDevice(device) == cudaSuccess)) {
+  try {
+    detail::CudaDeviceScope scope(device);
     (void)cudaStreamSynchronize(static_cast<cudaStream_t>(stream));
-    if (previous != device) (void)cudaSetDevice(previous);
+  } catch (...) {  // the device could not be made current: nothing was queued there by this thread
   }
   (void)cudaGetLastError();
 }

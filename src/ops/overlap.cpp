@@ -121,8 +121,9 @@ void assert_no_partial_overlap(const Tensor& written, const Tensor& input) {
                "performing the operation.");
 }
 
-void assert_no_overlap(const Tensor& written, const Tensor& input) {
-  const MemOverlapStatus status = get_overlap_status(written, input);
+namespace {
+
+void check_no_overlap(MemOverlapStatus status) {
   STRATA_CHECK(status != MemOverlapStatus::Partial && status != MemOverlapStatus::Full,
                OverlapError,
                "unsupported operation: some elements of the input tensor and the written-to "
@@ -130,12 +131,29 @@ void assert_no_overlap(const Tensor& written, const Tensor& input) {
                "performing the operation.");
 }
 
-Tensor read_before_writing(const Tensor& written, const Tensor& input) {
-  if (get_overlap_status(written, input) != MemOverlapStatus::TooHard) return input;
+/// read_before_writing, given the overlap status of the two.
+Tensor read_before_writing(MemOverlapStatus status, const Tensor& written, const Tensor& input) {
+  if (status != MemOverlapStatus::TooHard) return input;
   const auto [w_first, w_last] = element_span(TensorAccess::impl(written));
   const auto [i_first, i_last] = element_span(TensorAccess::impl(input));
   if (w_last < i_first || i_last < w_first) return input;
   return input.clone();
+}
+
+}  // namespace
+
+void assert_no_overlap(const Tensor& written, const Tensor& input) {
+  check_no_overlap(get_overlap_status(written, input));
+}
+
+Tensor read_before_writing(const Tensor& written, const Tensor& input) {
+  return read_before_writing(get_overlap_status(written, input), written, input);
+}
+
+Tensor checked_input(const Tensor& written, const Tensor& input) {
+  const MemOverlapStatus status = get_overlap_status(written, input);
+  check_no_overlap(status);
+  return read_before_writing(status, written, input);
 }
 
 }  // namespace strata::ops

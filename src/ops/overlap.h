@@ -36,5 +36,8 @@ void assert_no_overlap(const Tensor& written, const Tensor& input);
 /// could point anywhere). PyTorch lets such views through too and rechecks
 /// every index as it uses it; this copy is only made for them.
 Tensor read_before_writing(const Tensor& written, const Tensor& input);
+/// assert_no_overlap, then read_before_writing, from one overlap analysis:
+/// the input an in-place op (scatter*, index_add_) reads.
+Tensor checked_input(const Tensor& written, const Tensor& input);
 
 }  // namespace strata::ops

@@ -526,12 +526,22 @@ ScatterDesc scatter_desc(const Tensor& target, int64_t dim, const Tensor& index,
   return d;
 }
 
+/// What check_scatter hands on: the wrapped dim, and the index and source to
+/// read (ops::checked_input: copies where they alias self through views the
+/// overlap check cannot classify; `src` undefined for a scalar value).
+struct ScatterInputs {
+  int64_t dim;
+  Tensor index;
+  Tensor src;
+  const Tensor* src_or_null() const { return src.defined() ? &src : nullptr; }
+};
+
 /// Checks shared by scatter_, scatter_add_ and scatter_reduce_. Returns the
-/// wrapped dim, or nullopt when the index is empty (a no-op). The index values
+/// inputs, or nullopt when the index is empty (a no-op). The index values
 /// are validated here unless `defer_bounds` (the caller then runs
 /// run_checked_scatter_update).
-std::optional<int64_t> check_scatter(const Tensor& self, int64_t dim, const Tensor& index, const Tensor* src,
-                                     bool defer_bounds = false) {
+std::optional<ScatterInputs> check_scatter(const Tensor& self, int64_t dim, const Tensor& index, const Tensor* src,
+                                           bool defer_bounds = false) {
   dim = wrap_dim(dim, self.dim());
   // PyTorch names every variant "scatter()" and skips the index's dtype and
   // shape checks when it is empty (the op is then a no-op).
@@ -544,25 +554,22 @@ std::optional<int64_t> check_scatter(const Tensor& self, int64_t dim, const Tens
   if (src != nullptr) check_same_device(self, *src);
   if (!empty_index) check_scatter_shapes(self, dim, index, src);
   ops::assert_no_internal_overlap(self);
-  ops::assert_no_overlap(self, index);
-  if (src != nullptr) ops::assert_no_overlap(self, *src);
+  ScatterInputs inputs{dim, ops::checked_input(self, index), src != nullptr ? ops::checked_input(self, *src) : Tensor()};
   if (index.numel() == 0) return std::nullopt;
   if (!defer_bounds) {
-    const IndexBound bound{&index, dim, sizes_1d(self)[static_cast<size_t>(dim)]};
+    const IndexBound bound{&inputs.index, dim, sizes_1d(self)[static_cast<size_t>(dim)]};
     check_index_bounds(&bound, 1, /*allow_negative=*/false);
   }
-  return dim;
+  return inputs;
 }
 
 const Tensor& scatter_impl(const Tensor& self, int64_t dim, const Tensor& index, const Tensor* src,
                            const Scalar* value, ScatterReduce reduce) {
-  const std::optional<int64_t> checked = check_scatter(self, dim, index, src, /*defer_bounds=*/true);
-  if (!checked) return self;
-  const Tensor idx = ops::read_before_writing(self, index);
-  const Tensor source = src != nullptr ? ops::read_before_writing(self, *src) : Tensor();
-  ScatterDesc d = scatter_desc(self, *checked, idx, src != nullptr ? &source : nullptr, value);
+  const std::optional<ScatterInputs> in = check_scatter(self, dim, index, src, /*defer_bounds=*/true);
+  if (!in) return self;
+  ScatterDesc d = scatter_desc(self, in->dim, in->index, in->src_or_null(), value);
   d.reduce = reduce;
-  const IndexBound bound{&idx, *checked, sizes_1d(self)[static_cast<size_t>(*checked)]};
+  const IndexBound bound{&in->index, in->dim, sizes_1d(self)[static_cast<size_t>(in->dim)]};
   run_checked_scatter_update(d, self.device(), &bound, 1, /*allow_negative=*/false);
   return self;
 }
@@ -625,26 +632,25 @@ const Tensor& Tensor::scatter_reduce_(int64_t dim, const Tensor& index, const Te
   // One pass over self: the indices are checked as scatter_add_'s are (on the
   // CPU's fused routes, while the updates go to private copies).
   if (include_self && !mean) return scatter_impl(*this, dim, index, &src, nullptr, op);
-  const std::optional<int64_t> checked = check_scatter(*this, dim, index, &src);
-  if (!checked) return *this;
-  // Three passes read the index, the first of which writes self.
-  const Tensor idx = ops::read_before_writing(*this, index);
-  const Tensor source = ops::read_before_writing(*this, src);
+  // Three passes read the index (the inputs as check_scatter hands them on),
+  // the first of which writes self.
+  const std::optional<ScatterInputs> in = check_scatter(*this, dim, index, &src);
+  if (!in) return *this;
   const Device dev = device();
   if (!include_self) {
     const Scalar identity = reduction_identity(op, dtype());
-    ScatterDesc fill = scatter_desc(*this, *checked, idx, nullptr, &identity);
+    ScatterDesc fill = scatter_desc(*this, in->dim, in->index, nullptr, &identity);
     run_scatter_update(fill, dev);
   }
   Tensor counts;
   if (mean) {
     counts = full(sizes(), include_self ? 1 : 0, TensorOptions().dtype(dtype()).device(dev));
     const Scalar one(int64_t{1});
-    ScatterDesc count = scatter_desc(counts, *checked, idx, nullptr, &one);
+    ScatterDesc count = scatter_desc(counts, in->dim, in->index, nullptr, &one);
     count.reduce = ScatterReduce::Add;
     run_scatter_update(count, dev);
   }
-  ScatterDesc d = scatter_desc(*this, *checked, idx, &source, nullptr);
+  ScatterDesc d = scatter_desc(*this, in->dim, in->index, &in->src, nullptr);
   d.reduce = op;
   run_scatter_update(d, dev);
   if (mean) {
@@ -732,11 +738,9 @@ const Tensor& Tensor::index_add_(int64_t dim, const Tensor& index, const Tensor&
   STRATA_CHECK(!alpha.is_boolean() || dtype() == kBool, DTypeError,
                "Boolean alpha only supported for Boolean results.");
   ops::assert_no_internal_overlap(*this);
-  ops::assert_no_overlap(*this, index);
-  ops::assert_no_overlap(*this, source);
+  const Tensor idx = ops::checked_input(*this, index);
+  const Tensor src = ops::checked_input(*this, source);
   if (index.numel() == 0) return *this;
-  const Tensor idx = ops::read_before_writing(*this, index);
-  const Tensor src = ops::read_before_writing(*this, source);
 
   ScatterDesc d;
   set_indexed(d, *this);
