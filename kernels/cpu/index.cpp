@@ -3,6 +3,7 @@
 // so combining the threads' partial results in any order gives the same answer.
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <mutex>
 
@@ -25,8 +26,29 @@ void min_max_contiguous(const I* data, int64_t begin, int64_t end, int64_t& lo, 
   hi = std::max<int64_t>(hi, mx);
 }
 
+/// Min/max over positions [begin, end) of a one-dimensional strided tensor
+/// (a column of an [N, 2] index, the seed's `idx.select(1, 0)`): a typed load
+/// per value instead of the general walk's coordinate step and dtype switch.
+template <typename I>
+void min_max_1d(const char* data, int64_t byte_stride, int64_t begin, int64_t end, int64_t& lo, int64_t& hi) {
+  I mn = std::numeric_limits<I>::max();
+  I mx = std::numeric_limits<I>::lowest();
+  for (int64_t i = begin; i < end; ++i) {
+    I v;
+    std::memcpy(&v, data + i * byte_stride, sizeof(I));
+    mn = std::min(mn, v);
+    mx = std::max(mx, v);
+  }
+  lo = std::min<int64_t>(lo, mn);
+  hi = std::max<int64_t>(hi, mx);
+}
+
 /// Min/max over the linear positions [begin, end) of a strided tensor.
 void min_max_strided(const IndexTensorDesc& t, int64_t begin, int64_t end, int64_t& lo, int64_t& hi) {
+  if (t.ndim == 1) {
+    if (t.dtype == DType::Int64) return min_max_1d<int64_t>(t.data, t.byte_strides[0], begin, end, lo, hi);
+    return min_max_1d<int32_t>(t.data, t.byte_strides[0], begin, end, lo, hi);
+  }
   int64_t coord[kMaxDims];  // the first t.ndim are set below (no zeroing: tiny calls pay for it)
   int64_t offset = 0;
   int64_t rest = begin;

@@ -299,6 +299,66 @@ TEST_P(IndexTest, NonContiguousSelfValuesAndIndices) {
   EXPECT_EQ(host_values(base.t()), expected);
 }
 
+TEST_P(IndexTest, ColumnsOfAnIndexMatrixAreCheckedAndApplied) {
+  // The seed's form: rows and cols as columns of one [n, 2] index (strided
+  // 1-D views), Int64 and Int32, a few or many positions; one bad value at a
+  // random position of either column must be found (the validation pass
+  // reads such a view with its own loop) and named, self untouched.
+  std::mt19937 rng(43);
+  for (DType index_dtype : {kInt64, kInt32}) {
+    for (int64_t n : {1, 3, 17, 1000}) {
+      Tensor self = random_values({7, 9}, kFloat32, dev(), rng);
+      std::vector<double> pairs(static_cast<size_t>(2 * n));
+      for (int64_t i = 0; i < n; ++i) {
+        pairs[static_cast<size_t>(2 * i)] = static_cast<double>(static_cast<int64_t>(rng() % 14) - 7);      // [-7, 7)
+        pairs[static_cast<size_t>(2 * i + 1)] = static_cast<double>(static_cast<int64_t>(rng() % 18) - 9);  // [-9, 9)
+      }
+      const auto make = [&](const std::vector<double>& v) {
+        return from_vector<double>(v, {n, 2}, TensorOptions().dtype(index_dtype).device(dev()));
+      };
+      Tensor idx = make(pairs);
+      Tensor values = random_values({n}, kFloat32, dev(), rng);
+      for (bool accumulate : {false, true}) {
+        Tensor t = self.clone();
+        std::vector<double> rows_idx, cols_idx;
+        for (int64_t i = 0; i < n; ++i) {
+          rows_idx.push_back(pairs[static_cast<size_t>(2 * i)]);
+          cols_idx.push_back(pairs[static_cast<size_t>(2 * i + 1)]);
+        }
+        // Assignments with duplicates: the last one in index order is the
+        // reference's; compare sums exactly and assignments only when the
+        // pairs are distinct or deterministic mode orders them.
+        set_deterministic(true);
+        t.index_put_({idx.select(1, 0), idx.select(1, 1)}, values, accumulate);
+        set_deterministic(false);
+        EXPECT_EQ(host_values(t), reference_put_2d(host_values(self), 9, rows_idx, cols_idx, 7, host_values(values),
+                                                   accumulate, kFloat32))
+            << index_dtype << ", n " << n << ", accumulate " << accumulate;
+      }
+      // One bad value, in either column, anywhere.
+      const int64_t at = static_cast<int64_t>(rng() % static_cast<uint64_t>(n));
+      const int column = static_cast<int>(rng() % 2);
+      const int64_t size = column == 0 ? 7 : 9;
+      const int64_t bad = rng() % 2 == 0 ? size + static_cast<int64_t>(rng() % 5) : -size - 1 - static_cast<int64_t>(rng() % 5);
+      std::vector<double> with_bad = pairs;
+      with_bad[static_cast<size_t>(2 * at + column)] = static_cast<double>(bad);
+      Tensor bad_idx = make(with_bad);
+      const auto before = host_bytes(self);
+      const std::string expected = "index " + std::to_string(bad) + " is out of bounds for dimension " +
+                                   std::to_string(column) + " with size " + std::to_string(size);
+      for (bool accumulate : {false, true}) {
+        EXPECT_EQ(error_message<IndexError>(
+                      [&] { self.index_put_({bad_idx.select(1, 0), bad_idx.select(1, 1)}, values, accumulate); }),
+                  expected)
+            << index_dtype << ", n " << n << ", at " << at;
+      }
+      EXPECT_EQ(error_message<IndexError>([&] { (void)self.index({bad_idx.select(1, 0), bad_idx.select(1, 1)}); }),
+                expected);
+      EXPECT_EQ(host_bytes(self), before);
+    }
+  }
+}
+
 TEST_P(IndexTest, OutOfRangeThrowsAndLeavesSelfUnchanged) {
   std::mt19937 rng(27);
   Tensor self = random_values({5, 4}, kFloat32, dev(), rng);
