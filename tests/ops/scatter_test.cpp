@@ -733,7 +733,10 @@ TEST_P(ScatterTest, ManyAdditionsIntoATargetBeyondL2) {
     EXPECT_EQ(host_bytes(self.scatter_add(0, index, src)), bytes) << dtype;
     set_num_threads(threads);
     const auto before = host_bytes(self);
-    for (int64_t at : {int64_t{5}, n / 2 + 1, n - 1}) {
+    // At the start of a part's first block, inside a block (checked where the
+    // loop prefetches it, 32 updates ahead), at the start of the second part,
+    // the last update.
+    for (int64_t at : {int64_t{5}, n / 4 + 1000, n / 2 + 1, n - 1}) {
       std::vector<int64_t> bad = values;
       bad[static_cast<size_t>(at)] = -slots - 1;
       Tensor bad_index = from_vector<int64_t>(bad, {n}, TensorOptions().dtype(kInt64).device(dev()));
@@ -750,6 +753,60 @@ TEST_P(ScatterTest, ManyAdditionsIntoATargetBeyondL2) {
 // applied in parts, each into its own copy, merged in part order: a merge in
 // the wrong order, or a slot a part did not write taken from its copy, breaks
 // it.
+// Assignments, maxima and (row, col) pairs into targets beyond L2 (the CPU's
+// parts walk their copies with prefetches, checking each index where they
+// prefetch its destination): the serial loop's result, and a bad value
+// anywhere (the start of a block, inside one, the very last) writes nothing.
+TEST_P(ScatterTest, AssignmentsMaximaAndPairsIntoATargetBeyondL2) {
+  if (GetParam() == "cuda") set_deterministic(true);  // one of the assigned values wins otherwise
+  std::mt19937 rng(36);
+  const int64_t slots = (int64_t{1} << 18) + 5;
+  const int64_t n = 8 * slots + 7;  // enough updates per slot for two parts
+  Tensor index = random_index({n}, slots, dev(), rng);
+  const std::vector<int64_t> values = index.to_vector<int64_t>();
+  Tensor src = random_values({n}, kFloat32, dev(), rng, 1000);
+  const auto src_values = host_values(src);
+  Tensor self = random_values({slots}, kFloat32, dev(), rng, 1000);
+  std::vector<double> assigned = host_values(self);
+  std::vector<double> maxima = assigned;
+  for (size_t j = 0; j < values.size(); ++j) {
+    const auto s = static_cast<size_t>(values[j]);
+    assigned[s] = src_values[j];
+    maxima[s] = std::max(maxima[s], src_values[j]);
+  }
+  EXPECT_EQ(host_values(self.scatter(0, index, src)), assigned);
+  EXPECT_EQ(host_values(self.scatter_reduce(0, index, src, "amax")), maxima);
+  // Pairs into a [512, 512] matrix, accumulated (small integers: exact sums).
+  Tensor rows = random_index({n}, 512, dev(), rng);
+  Tensor cols = random_index({n}, 512, dev(), rng);
+  Tensor matrix = random_values({512, 512}, kFloat32, dev(), rng, 1000);
+  std::vector<double> sums = host_values(matrix);
+  const auto r = rows.to_vector<int64_t>(), c = cols.to_vector<int64_t>();
+  for (size_t j = 0; j < r.size(); ++j) sums[static_cast<size_t>(r[j] * 512 + c[j])] += src_values[j];
+  EXPECT_EQ(host_values(matrix.index_put({rows, cols}, src, true)), sums);
+
+  const auto self_before = host_bytes(self);
+  const auto matrix_before = host_bytes(matrix);
+  for (int64_t at : {int64_t{0}, n / 4 + 1000, n / 2 + 2, n - 1}) {
+    std::vector<int64_t> bad = values;
+    bad[static_cast<size_t>(at)] = slots + 3;
+    Tensor bad_index = from_vector<int64_t>(bad, {n}, TensorOptions().dtype(kInt64).device(dev()));
+    const std::string expected =
+        "index " + std::to_string(slots + 3) + " is out of bounds for dimension 0 with size " + std::to_string(slots);
+    EXPECT_EQ(error_message<IndexError>([&] { self.scatter_(0, bad_index, src); }), expected) << at;
+    EXPECT_EQ(error_message<IndexError>([&] { self.scatter_reduce_(0, bad_index, src, "amax"); }), expected) << at;
+    EXPECT_EQ(host_bytes(self), self_before) << "bad at " << at;
+    std::vector<int64_t> bad_cols = c;
+    bad_cols[static_cast<size_t>(at)] = -513;
+    Tensor bad_cols_index = from_vector<int64_t>(bad_cols, {n}, TensorOptions().dtype(kInt64).device(dev()));
+    EXPECT_EQ(error_message<IndexError>([&] { matrix.index_put_({rows, bad_cols_index}, src, true); }),
+              "index -513 is out of bounds for dimension 1 with size 512")
+        << at;
+    EXPECT_EQ(host_bytes(matrix), matrix_before) << "bad at " << at;
+  }
+  set_deterministic(false);
+}
+
 TEST_P(ScatterTest, ManyAssignmentsIntoFewSlotsKeepTheLastInIndexOrder) {
   if (GetParam() == "cuda") set_deterministic(true);  // one of the values wins otherwise
   std::mt19937 rng(34);
