@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "strata/config.h"
@@ -112,6 +113,42 @@ bool time_with_cuda_events(benchmark::State& state, const Op& op, int64_t host_t
   return true;
 }
 #endif
+
+/// One table of a suite's summary: rows are added as the results are read,
+/// then print() writes the title and the table, or the title and a line
+/// saying nothing was measured (the GPU tables on a machine without a GPU,
+/// or cases a --benchmark_filter left out) instead of an empty table.
+class Table {
+ public:
+  /// `header`: the markdown header row, e.g. "| op | size | ratio |".
+  Table(std::string title, std::string header) : title_(std::move(title)), header_(std::move(header)) {}
+
+  template <typename... Args>
+  void add(const char* format, Args... args) {
+    char row[512];
+    std::snprintf(row, sizeof(row), format, args...);
+    rows_.emplace_back(row);
+  }
+
+  void print() const {
+    std::printf("\n%s\n", title_.c_str());
+    if (rows_.empty()) {
+      std::printf("(none measured in this run)\n");
+      return;
+    }
+    std::string rule = "|";
+    for (size_t i = 1; i < header_.size(); ++i) {
+      if (header_[i] == '|') rule += "---|";
+    }
+    std::printf("%s\n%s\n", header_.c_str(), rule.c_str());
+    for (const std::string& row : rows_) std::printf("%s\n", row.c_str());
+  }
+
+ private:
+  std::string title_;
+  std::string header_;
+  std::vector<std::string> rows_;
+};
 
 /// The common start of a suite's main(): takes an optional --threads=N (CPU
 /// threads for strata and ATen alike; default strata's), initializes Google

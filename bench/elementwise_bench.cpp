@@ -316,6 +316,7 @@ BENCHMARK(BM_gpu_broadcast_add_inplace_torch)->Name("GPU_bcast_add_/torch")->App
 // ---- the ratio tables -------------------------------------------------------------------
 
 using strata::bench::MedianCollector;
+using strata::bench::Table;
 
 std::string size_label(int64_t n) {
   if (n >= kMi) return std::to_string(n / kMi) + " Mi";
@@ -326,26 +327,26 @@ std::string size_label(int64_t n) {
 using Results = strata::bench::Timings;
 
 // | op | size | ours | theirs | ours/theirs |, one row per size where both ran.
-void print_ratio_rows(const Results& results, const std::string& op, const std::string& ours,
-                      const std::string& theirs) {
+void add_ratio_rows(Table& table, const Results& results, const std::string& op, const std::string& ours,
+                    const std::string& theirs) {
   for (int64_t n : kSizes) {
     auto a = results.find(op + "/" + ours + "/" + std::to_string(n));
     auto b = results.find(op + "/" + theirs + "/" + std::to_string(n));
     if (a == results.end() || b == results.end()) continue;
-    std::printf("| %s | %s | %.1f | %.1f | %.3f |\n", op.c_str(), size_label(n).c_str(), a->second.real_ns, b->second.real_ns,
-                a->second.real_ns / b->second.real_ns);
+    table.add("| %s | %s | %.1f | %.1f | %.3f |", op.c_str(), size_label(n).c_str(), a->second.real_ns,
+              b->second.real_ns, a->second.real_ns / b->second.real_ns);
   }
 }
 
 // | op | size | ours (ns) | GB/s | % of the reference's bandwidth |
-void print_bandwidth_rows(const Results& results, const std::string& op, const std::string& reference) {
+void add_bandwidth_rows(Table& table, const Results& results, const std::string& op, const std::string& reference) {
   for (int64_t n : kSizes) {
     if (n <= 9) continue;
     auto a = results.find(op + "/strata/" + std::to_string(n));
     auto b = results.find(reference + "/" + std::to_string(n));
     if (a == results.end() || b == results.end() || b->second.bytes_per_second == 0) continue;
-    std::printf("| %s | %s | %.1f | %.1f | %.1f%% |\n", op.c_str(), size_label(n).c_str(), a->second.real_ns,
-                a->second.bytes_per_second / 1e9, 100.0 * a->second.bytes_per_second / b->second.bytes_per_second);
+    table.add("| %s | %s | %.1f | %.1f | %.1f%% |", op.c_str(), size_label(n).c_str(), a->second.real_ns,
+              a->second.bytes_per_second / 1e9, 100.0 * a->second.bytes_per_second / b->second.bytes_per_second);
   }
 }
 
@@ -356,22 +357,25 @@ int main(int argc, char** argv) {
   if (!strata::bench::run_benchmarks(argc, argv, reporter)) return 1;
   const Results& results = reporter.timings();
 
-  std::printf("\nCPU medians of this run (ratio = strata / ATen; < 1 is faster):\n");
-  std::printf("| op | elements (float32) | strata (ns) | ATen (ns) | ratio |\n|---|---|---|---|---|\n");
+  Table cpu("CPU medians of this run (ratio = strata / ATen; < 1 is faster):",
+            "| op | elements (float32) | strata (ns) | ATen (ns) | ratio |");
   for (const char* op : {"zeros", "fill_", "add", "add_out", "add_", "bcast_add_", "bcast_add", "mixed_add"}) {
-    print_ratio_rows(results, op, "strata", "aten");
+    add_ratio_rows(cpu, results, op, "strata", "aten");
   }
-  std::printf("\nGPU medians (strata vs PyTorch; 9 elements: host-side time per call):\n");
-  std::printf("| op | elements (float32) | strata (ns) | PyTorch (ns) | ratio |\n|---|---|---|---|---|\n");
+  cpu.print();
+  Table gpu("GPU medians (strata vs PyTorch; 9 elements: host-side time per call):",
+            "| op | elements (float32) | strata (ns) | PyTorch (ns) | ratio |");
   for (const char* op : {"GPU_zeros", "GPU_add", "GPU_add_", "GPU_bcast_add_"}) {
-    print_ratio_rows(results, op, "strata", "torch");
+    add_ratio_rows(gpu, results, op, "strata", "torch");
   }
-  std::printf("\nGPU bandwidth against a device-to-device copy (add) and a memset (zeros) of this run:\n");
-  std::printf("| op | elements (float32) | strata (ns) | GB/s | %% of reference |\n|---|---|---|---|---|\n");
-  print_bandwidth_rows(results, "GPU_add", "GPU_copy/d2d");
-  print_bandwidth_rows(results, "GPU_add_", "GPU_copy/d2d");
-  print_bandwidth_rows(results, "GPU_bcast_add_", "GPU_copy/d2d");
-  print_bandwidth_rows(results, "GPU_zeros", "GPU_memset/memset");
+  gpu.print();
+  Table bandwidth("GPU bandwidth against a device-to-device copy (add) and a memset (zeros) of this run:",
+                  "| op | elements (float32) | strata (ns) | GB/s | % of reference |");
+  add_bandwidth_rows(bandwidth, results, "GPU_add", "GPU_copy/d2d");
+  add_bandwidth_rows(bandwidth, results, "GPU_add_", "GPU_copy/d2d");
+  add_bandwidth_rows(bandwidth, results, "GPU_bcast_add_", "GPU_copy/d2d");
+  add_bandwidth_rows(bandwidth, results, "GPU_zeros", "GPU_memset/memset");
+  bandwidth.print();
   benchmark::Shutdown();
   return 0;
 }

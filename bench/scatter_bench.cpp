@@ -667,6 +667,7 @@ BENCHMARK(BM_gpu_seed_index_put_torch)->Name("GPU_seed_index_put_/torch")->Arg(3
 // Real and main-thread CPU times: with one thread per library the CPU time is the
 // work done, and it is far less disturbed than real time on a shared machine.
 using strata::bench::MedianCollector;
+using strata::bench::Table;
 using strata::bench::Timing;
 
 std::string size_label(int64_t n) {
@@ -675,14 +676,14 @@ std::string size_label(int64_t n) {
   return std::to_string(n);
 }
 
-void print_rows(const std::map<std::string, Timing>& results, const std::string& op, const std::string& ours,
-                const std::string& theirs) {
+void add_rows(Table& table, const std::map<std::string, Timing>& results, const std::string& op,
+              const std::string& ours, const std::string& theirs) {
   for (int64_t n : {int64_t{3}, 64 * kKi, kOuterPick * kOuterPick, kMi, 16 * kMi}) {
     auto a = results.find(op + "/" + ours + "/" + std::to_string(n));
     auto b = results.find(op + "/" + theirs + "/" + std::to_string(n));
     if (a == results.end() || b == results.end()) continue;
-    std::printf("| %s | %s | %.1f | %.1f | %.3f | %.3f |\n", op.c_str(), size_label(n).c_str(), a->second.real_ns,
-                b->second.real_ns, a->second.real_ns / b->second.real_ns, a->second.cpu_ns / b->second.cpu_ns);
+    table.add("| %s | %s | %.1f | %.1f | %.3f | %.3f |", op.c_str(), size_label(n).c_str(), a->second.real_ns,
+              b->second.real_ns, a->second.real_ns / b->second.real_ns, a->second.cpu_ns / b->second.cpu_ns);
   }
 }
 
@@ -692,39 +693,40 @@ int main(int argc, char** argv) {
   MedianCollector reporter;
   if (!strata::bench::run_benchmarks(argc, argv, reporter)) return 1;
   const auto& results = reporter.timings();
-  std::printf("\nCPU medians of this run (ratio = strata / ATen; < 1 is faster):\n");
-  std::printf("| op | updates | strata real (ns) | ATen real (ns) | ratio (real) | ratio (main-thread CPU) |\n");
-  std::printf("|---|---|---|---|---|---|\n");
+  Table named("CPU medians of this run (ratio = strata / ATen; < 1 is faster):",
+              "| op | updates | strata real (ns) | ATen real (ns) | ratio (real) | ratio (main-thread CPU) |");
   for (const char* op : {"scatter_add_", "scatter_", "index_put_", "index_put_acc", "index_add_rows",
                          "hotspot_scatter_add_", "hotspot_index_put_acc", "seed_index_put_"}) {
-    print_rows(results, op, "strata", "aten");
+    add_rows(named, results, op, "strata", "aten");
   }
-  std::printf("\nGeneral shapes (1 Mi elements; dim1 = 1024 rows of 1024 along dim 1 into rows of 256; "
-              "scatter_reduce_ 1-D into n/16 slots; masks select a random half; narrow = 256 Ki rows of 4 "
-              "along dim 1 into rows of 16; one_hot = scatter_(1, labels [256 Ki, 1], 1.0) into [256 Ki, 16]; "
-              "index_rowmask = self[row_mask] of [64 Ki, 16], half the rows; index_put_outer = "
-              "x[rows[:, None], cols] = v, 512 distinct rows and columns of a 1024 x 1024 float32, 256 Ki "
-              "values):\n");
-  std::printf("| op | elements | strata real (ns) | ATen real (ns) | ratio (real) | ratio (main-thread CPU) |\n");
-  std::printf("|---|---|---|---|---|---|\n");
+  named.print();
+  Table general("General shapes (1 Mi elements; dim1 = 1024 rows of 1024 along dim 1 into rows of 256; "
+                "scatter_reduce_ 1-D into n/16 slots; masks select a random half; narrow = 256 Ki rows of 4 "
+                "along dim 1 into rows of 16; one_hot = scatter_(1, labels [256 Ki, 1], 1.0) into [256 Ki, 16]; "
+                "index_rowmask = self[row_mask] of [64 Ki, 16], half the rows; index_put_outer = "
+                "x[rows[:, None], cols] = v, 512 distinct rows and columns of a 1024 x 1024 float32, 256 Ki "
+                "values):",
+                "| op | elements | strata real (ns) | ATen real (ns) | ratio (real) | ratio (main-thread CPU) |");
   for (const char* op : {"gather_dim1", "scatter_add_dim1", "scatter_dim1", "scatter_reduce_amax",
                          "scatter_reduce_sum", "index_mask", "index_put_mask", "gather_narrow",
                          "scatter_add_narrow", "one_hot", "index_rowmask", "index_put_outer",
                          "index_put_outer_acc"}) {
-    print_rows(results, op, "strata", "aten");
+    add_rows(general, results, op, "strata", "aten");
   }
-  std::printf("\nThe hardware floor of index_put_ (a bare loop of the same random updates, one thread; "
-              "floor / ATen is the lowest ratio reachable here):\n");
-  std::printf("| op | updates | floor real (ns) | ATen real (ns) | ratio (real) | ratio (main-thread CPU) |\n");
-  std::printf("|---|---|---|---|---|---|\n");
-  for (const char* op : {"index_put_", "index_put_acc"}) print_rows(results, op, "floor", "aten");
-  std::printf("\nGPU medians (strata vs PyTorch; the 3-element case: host-side time per call):\n");
-  std::printf("| op | updates | strata (ns) | PyTorch (ns) | ratio | ratio (host CPU) |\n|---|---|---|---|---|---|\n");
+  general.print();
+  Table floors("The hardware floor of index_put_ (a bare loop of the same random updates, one thread; "
+              "floor / ATen is the lowest ratio reachable here):",
+              "| op | updates | floor real (ns) | ATen real (ns) | ratio (real) | ratio (main-thread CPU) |");
+  for (const char* op : {"index_put_", "index_put_acc"}) add_rows(floors, results, op, "floor", "aten");
+  floors.print();
+  Table gpu("GPU medians (strata vs PyTorch; the 3-element case: host-side time per call):",
+            "| op | updates | strata (ns) | PyTorch (ns) | ratio | ratio (host CPU) |");
   for (const char* op : {"GPU_scatter_add_", "GPU_scatter_add_det", "GPU_scatter_", "GPU_index_put_",
                          "GPU_index_put_acc", "GPU_index_put_acc_det", "GPU_index_add_rows",
                          "GPU_hotspot_scatter_add_", "GPU_seed_index_put_"}) {
-    print_rows(results, op, "strata", "torch");
+    add_rows(gpu, results, op, "strata", "torch");
   }
+  gpu.print();
   benchmark::Shutdown();
   return 0;
 }

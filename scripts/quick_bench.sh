@@ -25,5 +25,5 @@ for suite in allocator elementwise scatter; do
   [ -x "$bin" ] || { echo "(${suite}_bench not built)"; continue; }
   echo "--- ${suite}_bench"
   filter_var="$suite"
-  "$bin" --benchmark_filter="${!filter_var}" "${flags[@]}" 2>/dev/null | grep -E '^\||^[A-Z].*:$|medians|Medians'
+  "$bin" --benchmark_filter="${!filter_var}" "${flags[@]}" 2>/dev/null | grep -E '^\||^[A-Z].*:$|^\(none|medians|Medians'
 done
