@@ -14,16 +14,23 @@
 namespace strata::kernels::cpu {
 namespace {
 
-template <typename I>
-void min_max_contiguous(const I* data, int64_t begin, int64_t end, int64_t& lo, int64_t& hi) {
+/// Min/max of load(i) over [begin, end), values of type I, folded into lo/hi.
+template <typename I, typename Load>
+void min_max_typed(int64_t begin, int64_t end, Load load, int64_t& lo, int64_t& hi) {
   I mn = std::numeric_limits<I>::max();
   I mx = std::numeric_limits<I>::lowest();
   for (int64_t i = begin; i < end; ++i) {
-    mn = std::min(mn, data[i]);
-    mx = std::max(mx, data[i]);
+    const I v = load(i);
+    mn = std::min(mn, v);
+    mx = std::max(mx, v);
   }
   lo = std::min<int64_t>(lo, mn);
   hi = std::max<int64_t>(hi, mx);
+}
+
+template <typename I>
+void min_max_contiguous(const I* data, int64_t begin, int64_t end, int64_t& lo, int64_t& hi) {
+  min_max_typed<I>(begin, end, [data](int64_t i) { return data[i]; }, lo, hi);
 }
 
 /// Min/max over positions [begin, end) of a one-dimensional strided tensor
@@ -31,16 +38,12 @@ void min_max_contiguous(const I* data, int64_t begin, int64_t end, int64_t& lo, 
 /// per value instead of the general walk's coordinate step and dtype switch.
 template <typename I>
 void min_max_1d(const char* data, int64_t byte_stride, int64_t begin, int64_t end, int64_t& lo, int64_t& hi) {
-  I mn = std::numeric_limits<I>::max();
-  I mx = std::numeric_limits<I>::lowest();
-  for (int64_t i = begin; i < end; ++i) {
+  const auto load = [data, byte_stride](int64_t i) {
     I v;
     std::memcpy(&v, data + i * byte_stride, sizeof(I));
-    mn = std::min(mn, v);
-    mx = std::max(mx, v);
-  }
-  lo = std::min<int64_t>(lo, mn);
-  hi = std::max<int64_t>(hi, mx);
+    return v;
+  };
+  min_max_typed<I>(begin, end, load, lo, hi);
 }
 
 /// Min/max over the linear positions [begin, end) of a strided tensor.
