@@ -39,6 +39,11 @@ bool fits_integral(const Scalar& value) {
   const int64_t v = value.to_int64();
   if constexpr (std::is_same_v<T, int64_t>) {
     return true;
+  } else if constexpr (std::is_unsigned_v<T>) {
+    // PyTorch lets a negative integer wrap into an unsigned type when its
+    // magnitude fits (two's complement: -1 into uint8 is 255, -255 is 1;
+    // -256 overflows). A negative floating value does not wrap.
+    return v <= static_cast<int64_t>(Limits::max()) && v >= -static_cast<int64_t>(Limits::max());
   } else {
     return v >= static_cast<int64_t>(Limits::lowest()) && v <= static_cast<int64_t>(Limits::max());
   }

@@ -7,7 +7,8 @@ namespace strata::detail {
 
 /// Whether `value` converts to `dtype` without overflow (PyTorch's checked
 /// conversion: out-of-range integers and finite floats beyond the format's range
-/// overflow; infinities and NaN convert to floating types).
+/// overflow, except that a negative integer whose magnitude fits wraps into
+/// uint8, -1 becoming 255; infinities and NaN convert to floating types).
 STRATA_API bool scalar_fits(const Scalar& value, DType dtype);
 /// Throws DTypeError "value cannot be converted to type uint8 without overflow".
 STRATA_API void check_scalar_fits(const Scalar& value, DType dtype);

@@ -16,6 +16,7 @@
 #include "kernels/cpu/binary.h"
 #include "src/core/check.h"
 #include "src/core/recycling_allocator.h"
+#include "src/core/scalar_convert.h"
 #include "src/core/shape_util.h"
 #include "src/core/tensor_impl.h"
 #include "src/ops/elementwise_iter.h"
@@ -316,6 +317,9 @@ void check_alpha(DType dtype, const Scalar& alpha) {
   STRATA_CHECK(!alpha.is_boolean() || dtype == kBool, DTypeError, "Boolean alpha only supported for Boolean results.");
   STRATA_CHECK(is_floating_point(dtype) || !alpha.is_floating_point(), DTypeError,
                "For integral input tensors, argument alpha must not be a floating point number.");
+  // As PyTorch, which converts alpha to the result's type with its checked
+  // conversion: an int8 add with alpha 300 is refused, not wrapped to 44.
+  detail::check_scalar_fits(alpha, dtype);
 }
 
 void check_can_cast_result(DType result, DType out) {

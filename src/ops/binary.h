@@ -16,7 +16,9 @@ DType promoted_dtype(const Tensor& a, const Tensor* b, const Scalar* b_scalar);
 
 /// PyTorch's alpha rules against the computation's dtype. Throws DTypeError:
 /// "Boolean alpha only supported for Boolean results." or "For integral input
-/// tensors, argument alpha must not be a floating point number."
+/// tensors, argument alpha must not be a floating point number.", or "value
+/// cannot be converted to type int8 without overflow" for an alpha the dtype
+/// cannot hold.
 void check_alpha(DType dtype, const Scalar& alpha);
 
 /// Throws DTypeError "result type Float can't be cast to the desired output

@@ -100,6 +100,15 @@ AdvancedIndex make_advanced_index(const Tensor& self, const TensorIndices& indic
   const auto too_many = [&](int64_t got) {
     STRATA_FAIL(IndexError, "too many indices for tensor of dimension {} (got {})", ndim, got);
   };
+  // PyTorch's order: the number of entries, then every index's dtype, then
+  // each mask's shape in turn, then the broadcast.
+  if (indices.size() > rank) too_many(static_cast<int64_t>(indices.size()));
+  for (const std::optional<Tensor>& entry : indices) {
+    if (!entry || !entry->defined()) continue;
+    const DType dtype = entry->dtype();
+    STRATA_CHECK(dtype == kInt64 || dtype == kInt32 || dtype == kBool || dtype == kUInt8, IndexError,
+                 "tensors used as indices must be long, int, byte or bool tensors");
+  }
   for (const std::optional<Tensor>& entry : indices) {
     if (!entry || !entry->defined()) {
       ++position;
@@ -119,8 +128,6 @@ AdvancedIndex make_advanced_index(const Tensor& self, const TensorIndices& indic
       for (int64_t j = 0; j < t.dim(); ++j) per_dim[static_cast<size_t>(position + j)] = keep(coords[static_cast<size_t>(j)]);
       position += t.dim();
     } else {
-      STRATA_CHECK(t.dtype() == kInt64 || t.dtype() == kInt32, IndexError,
-                   "tensors used as indices must be long, int, byte or bool tensors");
       if (position >= ndim) too_many(position + 1);
       if (t.device() != self.device()) {
         STRATA_CHECK(t.is_cpu(), DeviceError,
@@ -346,6 +353,21 @@ const Tensor& index_put_impl(const Tensor& self, const TensorIndices& given_indi
     }
     check_same_device(self, *values);
   }
+  // Overlaps first, in PyTorch's order: the values, then the indices as
+  // given (a bool mask becomes fresh coordinate tensors below, but writing
+  // through self while reading the mask is still an overlap). One exception,
+  // PyTorch's: self[mask] = one value, without accumulate, is masked_fill_,
+  // which refuses only a partial overlap (`b[b] = false` works: the
+  // coordinates are taken before anything is written).
+  if (values != nullptr) ops::assert_no_overlap(self, *values);
+  for (const std::optional<Tensor>& entry : indices) {
+    if (!entry || !entry->defined()) continue;
+    if (masked_fill) {
+      ops::assert_no_partial_overlap(self, *entry);
+    } else {
+      ops::assert_no_overlap(self, *entry);
+    }
+  }
   AdvancedIndex ai = make_advanced_index(self, indices);
   std::vector<IterDim>& dims = ai.dims;  // ai is ours: the values' strides go straight in
   if (values != nullptr) {
@@ -364,20 +386,6 @@ const Tensor& index_put_impl(const Tensor& self, const TensorIndices& given_indi
     for (size_t i = 0; i < vs.size(); ++i) {
       const size_t r = rs.size() - vs.size() + i;
       dims[r].direct_stride = vs[i] == 1 ? 0 : values->stride(static_cast<int64_t>(i)) * element;
-    }
-    ops::assert_no_overlap(self, *values);
-  }
-  // The indices as given: a bool mask has become fresh coordinate tensors in
-  // `ai`, but writing through self while reading the mask is still an overlap.
-  // One exception, PyTorch's: self[mask] = one value, without accumulate, is
-  // masked_fill_, which refuses only a partial overlap (`b[b] = false` works:
-  // the coordinates are taken before anything is written).
-  for (const std::optional<Tensor>& entry : indices) {
-    if (!entry || !entry->defined()) continue;
-    if (masked_fill) {
-      ops::assert_no_partial_overlap(self, *entry);
-    } else {
-      ops::assert_no_overlap(self, *entry);
     }
   }
 

@@ -611,24 +611,25 @@ const Tensor& Tensor::scatter_add_(int64_t dim, const Tensor& index, const Tenso
 
 const Tensor& Tensor::scatter_reduce_(int64_t dim, const Tensor& index, const Tensor& src,
                                       std::string_view reduce, bool include_self) const {
-  ScatterReduce op;
-  bool mean = false;
-  if (reduce == "sum") {
-    op = ScatterReduce::Add;
-  } else if (reduce == "prod") {
+  ScatterReduce op = ScatterReduce::Add;
+  const bool mean = reduce == "mean";
+  bool known = true;
+  if (reduce == "prod") {
     op = ScatterReduce::Multiply;
-  } else if (reduce == "mean") {
-    op = ScatterReduce::Add;
-    mean = true;
   } else if (reduce == "amax") {
     op = ScatterReduce::Max;
   } else if (reduce == "amin") {
     op = ScatterReduce::Min;
   } else {
-    STRATA_FAIL(ValueError, "reduce argument must be either sum, prod, mean, amax or amin, got {}", reduce);
+    known = reduce == "sum" || mean;
   }
-  STRATA_CHECK(!(mean && dtype() == kBool), DTypeError,
-               "scatter_reduce(): reduce \"mean\" is not supported for Bool tensors");
+  if (!known || (mean && dtype() == kBool)) {
+    // PyTorch checks the operands (dim, dtypes, shapes, overlap) before it
+    // looks at the reduction, and index values only after both.
+    check_scatter(*this, dim, index, &src, /*defer_bounds=*/true);
+    STRATA_CHECK(known, ValueError, "reduce argument must be either sum, prod, mean, amax or amin, got {}", reduce);
+    STRATA_FAIL(DTypeError, "scatter_reduce(): reduce \"mean\" is not supported for Bool tensors");
+  }
   // One pass over self: the indices are checked as scatter_add_'s are (on the
   // CPU's fused routes, while the updates go to private copies).
   if (include_self && !mean) return scatter_impl(*this, dim, index, &src, nullptr, op);
@@ -732,14 +733,17 @@ const Tensor& Tensor::index_add_(int64_t dim, const Tensor& index, const Tensor&
                "source tensor shape must match self tensor shape, excluding the specified dimension. Got "
                "self.shape = {} source.shape = {}",
                shape_str(sizes()), shape_str(source.sizes()));
-  // A Boolean alpha needs a Bool self (add_'s rule). Unlike add_, PyTorch's
-  // index_add_ takes a floating alpha for an integer self and truncates it
-  // (2.5 adds 2 * source).
-  STRATA_CHECK(!alpha.is_boolean() || dtype() == kBool, DTypeError,
-               "Boolean alpha only supported for Boolean results.");
   ops::assert_no_internal_overlap(*this);
   const Tensor idx = ops::checked_input(*this, index);
   const Tensor src = ops::checked_input(*this, source);
+  // Unlike add_, PyTorch's index_add_ has no rules of its own for alpha: it
+  // converts it to self's dtype with the checked conversion, where its kernel
+  // does (for a self of one or no dimension always, for more only when the
+  // index is not empty). A floating alpha for an integer self is truncated
+  // (2.5 adds 2 * source), a Boolean one counts as 1 or 0, and one the dtype
+  // cannot hold (300 for int8, NaN for an integer self, 1e39 for float32) is
+  // refused.
+  if (this->dim() <= 1 || index.numel() > 0) detail::check_scalar_fits(alpha, dtype());
   if (index.numel() == 0) return *this;
 
   ScatterDesc d;

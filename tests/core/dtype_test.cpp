@@ -101,7 +101,14 @@ TEST(Scalar, KindsAndConversions) {
 TEST(Scalar, CheckedConversionForFills) {
   EXPECT_TRUE(detail::scalar_fits(255, kUInt8));
   EXPECT_FALSE(detail::scalar_fits(256, kUInt8));
-  EXPECT_FALSE(detail::scalar_fits(-1, kUInt8));
+  // A negative integer wraps into uint8 when its magnitude fits (PyTorch's
+  // two's complement allowance); a negative floating value does not.
+  EXPECT_TRUE(detail::scalar_fits(-1, kUInt8));
+  EXPECT_TRUE(detail::scalar_fits(-255, kUInt8));
+  EXPECT_FALSE(detail::scalar_fits(-256, kUInt8));
+  EXPECT_FALSE(detail::scalar_fits(-1.0, kUInt8));
+  EXPECT_FALSE(detail::scalar_fits(int64_t{INT64_MIN}, kUInt8));
+  EXPECT_FALSE(detail::scalar_fits(-129, kInt8));
   EXPECT_TRUE(detail::scalar_fits(-128, kInt8));
   EXPECT_FALSE(detail::scalar_fits(40000, kInt16));
   EXPECT_TRUE(detail::scalar_fits(2.5, kInt32));

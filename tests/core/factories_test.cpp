@@ -85,10 +85,21 @@ TEST_P(Factories, FillWritesConvertedValueThroughViews) {
 TEST_P(Factories, FillOverflowThrowsAndLeavesTheTensor) {
   Tensor t = full({3}, 9, options(kUInt8));
   EXPECT_STRATA_ERROR(t.fill_(256), DTypeError, "value cannot be converted to type uint8 without overflow");
-  EXPECT_STRATA_ERROR(t.fill_(-1), DTypeError, "value cannot be converted to type uint8 without overflow");
+  EXPECT_STRATA_ERROR(t.fill_(-256), DTypeError, "value cannot be converted to type uint8 without overflow");
+  EXPECT_STRATA_ERROR(t.fill_(-0.5), DTypeError, "value cannot be converted to type uint8 without overflow");
   EXPECT_STRATA_ERROR(full({2}, 1e5, options(kFloat16)), DTypeError,
                       "value cannot be converted to type float16 without overflow");
   for (uint8_t v : t.to_vector<uint8_t>()) EXPECT_EQ(v, 9);
+}
+
+// PyTorch lets a negative integer wrap into uint8 when its magnitude fits:
+// fill_(-1) writes 255, full(-255) 1.
+TEST_P(Factories, NegativeIntegerWrapsIntoUInt8) {
+  Tensor t = full({3}, 9, options(kUInt8));
+  t.fill_(-1);
+  EXPECT_EQ(t.to_vector<uint8_t>(), (std::vector<uint8_t>{255, 255, 255}));
+  EXPECT_EQ(full({2}, -255, options(kUInt8)).to_vector<uint8_t>(), (std::vector<uint8_t>{1, 1}));
+  EXPECT_EQ(full({}, -128, options(kUInt8)).item<int64_t>(), 128);
 }
 
 TEST_P(Factories, Arange) {

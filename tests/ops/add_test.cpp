@@ -470,6 +470,40 @@ TEST_P(AddOnDevice, AlphaRules) {
   EXPECT_NO_THROW((void)add(i, f, 0.5));  // checked against the Float result
 }
 
+// alpha converts to the result's dtype with PyTorch's checked conversion: one
+// the dtype cannot hold is refused (not wrapped or made infinite), checked
+// against the result, not the operands; a negative integer wraps into uint8.
+TEST_P(AddOnDevice, AlphaMustFitTheResultDType) {
+  const Tensor i8 = random({6}, kInt8);
+  const Tensor h = random({6}, kFloat16);
+  Tensor f = random({6}, kFloat32);
+  const auto before = f.to_vector<double>();
+  const auto text = [](const char* type) {
+    return std::string("value cannot be converted to type ") + type + " without overflow";
+  };
+  EXPECT_TRUE(throws_with<DTypeError>([&] { (void)add(i8, i8, 300); }, text("int8")));
+  EXPECT_TRUE(throws_with<DTypeError>([&] { (void)add(h, h, 1e5); }, text("float16")));
+  EXPECT_TRUE(throws_with<DTypeError>([&] { f.add_(f, 1e39); }, text("float32")));
+  EXPECT_TRUE(throws_with<DTypeError>([&] { add_out(f, i8, i8, 300); }, text("int8")));
+  EXPECT_EQ(f.to_vector<double>(), before);
+  // int8 + int32 is an int32 result: 300 fits.
+  const Tensor i32 = random({6}, kInt32);
+  const auto a = i8.to_vector<double>();
+  const auto b = i32.to_vector<double>();
+  const auto sum = add(i8, i32, 300).to_vector<double>();
+  for (size_t k = 0; k < a.size(); ++k) EXPECT_EQ(sum[k], a[k] + 300 * b[k]) << k;
+  // uint8 with alpha -1: a - b modulo 256.
+  const Tensor u = random({6}, kUInt8);
+  const Tensor v = random({6}, kUInt8);
+  const auto ua = u.to_vector<double>();
+  const auto ub = v.to_vector<double>();
+  const auto diff = add(u, v, -1).to_vector<double>();
+  for (size_t k = 0; k < ua.size(); ++k) {
+    EXPECT_EQ(diff[k], static_cast<uint8_t>(static_cast<int>(ua[k]) - static_cast<int>(ub[k]))) << k;
+  }
+  EXPECT_TRUE(throws_with<DTypeError>([&] { (void)add(u, v, -256); }, text("uint8")));
+}
+
 TEST_P(AddOnDevice, OverlappingOutputsThrow) {
   const Tensor x = random({4}, kFloat32);
   const Tensor expanded = x.unsqueeze(0).expand({3, 4});

@@ -474,6 +474,39 @@ TEST_P(IndexTest, ChecksFollowPyTorchTexts) {
             "memory location. Please clone() the tensor before performing the operation.");
 }
 
+// With two faults, the one PyTorch checks first is reported: the number of
+// entries, then the overlap of self with the values and the indices, then
+// every index's dtype, then each mask's shape, then the values' shape and
+// dtype. Nothing is written.
+TEST_P(IndexTest, TwoFaultsReportTheOnePyTorchChecksFirst) {
+  Tensor m = zeros({5, 4}, opts(kFloat32));
+  const Tensor float_index = zeros({2}, opts(kFloat32));
+  const Tensor bad_mask = zeros({3}, opts(kBool));
+  const std::string too_many = "too many indices for tensor of dimension 2 (got 3)";
+  const std::string index_dtype = "tensors used as indices must be long, int, byte or bool tensors";
+  EXPECT_EQ(error_message<IndexError>([&] { (void)m.index({float_index, std::nullopt, std::nullopt}); }), too_many);
+  EXPECT_EQ(error_message<IndexError>([&] { (void)m.index({bad_mask, std::nullopt, std::nullopt}); }), too_many);
+  EXPECT_EQ(error_message<IndexError>([&] { (void)m.index({bad_mask, float_index}); }), index_dtype);
+  EXPECT_EQ(error_message<IndexError>([&] { m.index_put_({bad_mask, float_index}, ones({7}, opts(kFloat64))); }),
+            index_dtype);
+  const std::string overlap =
+      "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory "
+      "location. Please clone() the tensor before performing the operation.";
+  Tensor s = from_vector<int64_t>({0, 1, 2, 3, 4, 5}, opts(kInt64));
+  const Tensor pair = from_vector<int64_t>({4, 5}, opts(kInt64));
+  // An index that is part of self, with values of the wrong dtype.
+  EXPECT_EQ(error_message<OverlapError>([&] { s.index_put_({s.narrow(0, 0, 2)}, ones({2}, opts(kFloat32)), true); }),
+            overlap);
+  // Values that are part of self, of the wrong shape for two indices.
+  EXPECT_EQ(error_message<OverlapError>([&] { s.index_put_({pair}, s.narrow(0, 0, 3), true); }), overlap);
+  // A bad index value does not come before the values' shape and dtype.
+  const Tensor out_of_range = from_vector<int64_t>({9, 0}, opts(kInt64));
+  EXPECT_EQ(error_message<ShapeError>([&] { s.index_put_({out_of_range}, ones({3}, opts(kInt64))); }),
+            "shape mismatch: value tensor of shape [3] cannot be broadcast to indexing result of shape [2]");
+  EXPECT_EQ(host_values(s), (std::vector<double>{0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(host_values(m), std::vector<double>(20, 0.0));
+}
+
 TEST_P(IndexTest, EmptyIndexIsANoOp) {
   std::mt19937 rng(28);
   Tensor self = random_values({5, 4}, kFloat32, dev(), rng);

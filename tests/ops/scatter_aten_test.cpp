@@ -538,9 +538,8 @@ TEST(ScatterAtenErrors, TheFirstBadIndexInIndexOrderIsNamed) {
 // converted to type uint8_t without overflow"), for scatter_ and for the value
 // of index_put_ (a Python scalar becomes a tensor of self's dtype first), as
 // strata's own fill_ does; strata refuses with fill_'s text and leaves self
-// unchanged. One difference: ATen's scatter_ lets -1 wrap to 255 in a UInt8
-// self (its fill_ refuses it); strata applies fill_'s rule to every scalar
-// value and refuses it too.
+// unchanged. A negative integer whose magnitude fits wraps into UInt8 in both
+// (-1 is 255, -255 is 1; -256 and -1.5 are refused).
 TEST(ScatterAtenErrors, ScalarValueThatOverflowsTheDtypeIsRefused) {
   struct Case {
     DType dtype;
@@ -561,9 +560,21 @@ TEST(ScatterAtenErrors, ScalarValueThatOverflowsTheDtypeIsRefused) {
         << "index_put_ " << c.value << " into " << c.dtype;
     EXPECT_EQ(host_values(self), (std::vector<double>{0, 0, 0, 0})) << c.dtype;
   }
+  for (const int64_t v : {int64_t{-1}, int64_t{-255}, int64_t{-256}}) {
+    Tensor self = zeros({4}, TensorOptions().dtype(kUInt8));
+    const at::Tensor a_self = at::zeros({4}, at::kByte);
+    const Tensor index = from_vector<int64_t>({2, 0}, long_opts);
+    const at::Tensor a_index = at::tensor({2, 0}, at::kLong);
+    const std::string ours = strata_error([&] { self.scatter_(0, index, Scalar(v)); });
+    const std::string theirs = aten_error([&] { a_self.scatter_(0, a_index, v); });
+    EXPECT_EQ(ours == "<no error>", theirs == "<no error>") << v << ": " << ours << " / " << theirs;
+    EXPECT_EQ(host_values(self), aten_values(a_self)) << v;
+    EXPECT_EQ(strata_error([&] { self.fill_(v); }) == "<no error>", aten_error([&] { a_self.fill_(v); }) == "<no error>");
+    EXPECT_EQ(host_values(self), aten_values(a_self)) << v;
+  }
   Tensor self = zeros({4}, TensorOptions().dtype(kUInt8));
-  EXPECT_EQ(strata_error([&] { self.scatter_(0, zeros({1}, long_opts), Scalar(-1)); }),
-            strata_error([&] { self.clone().fill_(-1); }));
+  EXPECT_NE(strata_error([&] { self.scatter_(0, zeros({1}, long_opts), Scalar(-1.5)); }), "<no error>");
+  EXPECT_NE(aten_error([&] { at::zeros({4}, at::kByte).scatter_(0, at::zeros({1}, at::kLong), -1.5); }), "<no error>");
 }
 
 // scatter_reduce_ "mean" on Bool: ATen has no such kernel and refuses it

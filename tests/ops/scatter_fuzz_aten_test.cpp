@@ -164,15 +164,15 @@ Tensor index_tensor(const std::vector<int64_t>& values, const Shape& shape, DTyp
   return from_vector<int64_t>(values, shape, TensorOptions().dtype(kInt64).device(kCpu)).to(dtype);
 }
 
-/// Scalar values a tensor of `dtype` holds. Left out: a negative value for
-/// uint8 (ATen's scatter_ wraps -1 to 255 where strata refuses it with fill_'s
-/// text, see ScatterAtenErrors.ScalarValueThatOverflowsTheDtypeIsRefused).
+/// Scalar values a tensor of `dtype` holds: for uint8 negative integers too
+/// (both libraries wrap -1 to 255), but no negative floating value (both
+/// refuse it).
 Scalar random_scalar(DType dtype, Rng& rng) {
   const int kind = static_cast<int>(rng() % 100);
   if (kind < 15) return Scalar(chance(rng, 0.5));
   if (kind < 60 || dtype == kBool) {
     if (dtype == kBool) return Scalar(int64_t{rand_int(rng, 0, 1)});
-    return Scalar(int64_t{dtype == kUInt8 ? rand_int(rng, 0, 20) : rand_int(rng, -20, 20)});
+    return Scalar(int64_t{rand_int(rng, -20, 20)});
   }
   return Scalar(dtype == kUInt8 ? pick(rng, std::vector<double>{2.5, 0.25, 7.0})
                                 : pick(rng, std::vector<double>{2.5, -1.5, 0.25, -3.75, 7.0}));
@@ -181,7 +181,7 @@ Scalar random_scalar(DType dtype, Rng& rng) {
 /// A scalar that `dtype` cannot hold (ATen and strata refuse it), or nullopt.
 std::optional<Scalar> overflowing_scalar(DType dtype, Rng& rng) {
   switch (dtype) {
-    case kUInt8: return Scalar(int64_t{chance(rng, 0.5) ? 256 : 300});
+    case kUInt8: return pick(rng, std::vector<Scalar>{Scalar(int64_t{256}), Scalar(int64_t{-300}), Scalar(-1.5)});
     case kInt8: return Scalar(int64_t{chance(rng, 0.5) ? 128 : -129});
     case kInt16: return Scalar(int64_t{40000});
     case kFloat16: return Scalar(1e6);
@@ -1407,19 +1407,37 @@ void index_add_case(Fuzzer& f, Rng& rng) {
   if (fault.empty() && bound == 0 && !index_values.empty()) fault = "index into a size-0 dim";
   const Pair index = make_operand(index_tensor(index_values, index_shape, index_dtype), rng);
 
-  // alpha: 1, small integers, or a float (truncated on an integer self, as
-  // PyTorch does); powers of two for random floats, so that alpha * x is exact.
+  // alpha: 1, small integers, a Boolean (1 or 0 for any self), or a float
+  // (truncated on an integer self, as PyTorch does); powers of two for random
+  // floats, so that alpha * x is exact. A negative integer wraps into uint8 in
+  // both libraries; a negative float, or an alpha the dtype cannot hold (3 % of
+  // the cases without another fault), is refused by both. (With a bad index
+  // value too, ATen's CPU loop over a self of several dimensions reports
+  // whichever it meets first, the index only when it is the first one;
+  // strata, as ATen's 1-D loop and PyTorch's CUDA kernel, converts alpha first.)
   const bool floats = is_floating_point(dtype) && chance(rng, 0.5);
   Scalar alpha(int64_t{1});
   const int a = static_cast<int>(rng() % 100);
   if (dtype == kBool) {
     alpha = a < 60 ? Scalar(int64_t{1}) : a < 80 ? Scalar(int64_t{0}) : a < 90 ? Scalar(int64_t{2}) : Scalar(true);
   } else if (floats) {
-    alpha = a < 40 ? Scalar(int64_t{1}) : Scalar(pick(rng, std::vector<double>{-1.0, 2.0, 0.5, -0.25}));
+    alpha = a < 40 ? Scalar(int64_t{1})
+            : a < 90 ? Scalar(pick(rng, std::vector<double>{-1.0, 2.0, 0.5, -0.25}))
+                     : Scalar(chance(rng, 0.5));
   } else if (a >= 40) {
     alpha = a < 70 ? Scalar(int64_t{pick(rng, std::vector<int64_t>{-2, 3, 0})})
-                   : Scalar(pick(rng, std::vector<double>{0.5, 2.5, -1.5}));
-    if (dtype == kUInt8 && alpha.to_double() < 0) alpha = Scalar(int64_t{2});
+            : a < 90 ? Scalar(pick(rng, std::vector<double>{0.5, 2.5, -1.5}))
+                     : Scalar(chance(rng, 0.5));
+  }
+  if (fault.empty() && chance(rng, 0.03)) {
+    switch (dtype) {
+      case kUInt8: case kInt8: case kInt16: alpha = Scalar(int64_t{1} << 20); break;
+      case kInt32: alpha = Scalar(1e10); break;
+      case kInt64: alpha = Scalar(std::nan("")); break;
+      case kFloat16: alpha = Scalar(1e5); break;
+      case kBFloat16: case kFloat32: alpha = Scalar(1e39); break;
+      default: break;  // Bool and Float64 hold any alpha
+    }
   }
 
   Pair self;

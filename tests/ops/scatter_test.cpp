@@ -171,6 +171,71 @@ TEST_P(ScatterTest, IndexAddMatchesReferenceWithAlpha) {
   }
 }
 
+// index_add_ converts alpha to self's dtype as PyTorch does (its checked
+// conversion, with no rule of add_'s): a Boolean alpha counts as 1 or 0 on any
+// self, a negative integer wraps into uint8, and an alpha the dtype cannot hold
+// is refused before anything is written — for a 1-D self even with an empty
+// index; a self of more dimensions, as in PyTorch, converts it only when the
+// index is not empty.
+TEST_P(ScatterTest, IndexAddAlphaIsConvertedToSelfsDtype) {
+  std::mt19937 rng(61);
+  const Shape self_shape = {9, 5};
+  const Shape source_shape = {13, 5};
+  for (DType dtype : {kInt32, kInt64, kFloat32, kFloat64}) {
+    Tensor self = random_values(self_shape, dtype, dev(), rng);
+    const Tensor source = random_values(source_shape, dtype, dev(), rng);
+    const Tensor index = random_index({13}, 9, dev(), rng);
+    const auto before = host_values(self);
+    const auto plus = reference_index_add(before, self_shape, 0, host_values(index), host_values(source), source_shape,
+                                          1.0, dtype);
+    EXPECT_EQ(host_values(self.index_add(0, index, source, true)), plus) << dtype;
+    EXPECT_EQ(host_values(self.index_add(0, index, source, false)), before) << dtype;
+  }
+  // uint8 with alpha -1: self - source, modulo 256.
+  Tensor bytes = random_values(self_shape, kUInt8, dev(), rng, 100);
+  const Tensor byte_source = random_values(source_shape, kUInt8, dev(), rng, 100);
+  const Tensor index = random_index({13}, 9, dev(), rng);
+  std::vector<double> expected = host_values(bytes);
+  const std::vector<double> src = host_values(byte_source);
+  const std::vector<double> idx = host_values(index);
+  for (size_t i = 0; i < 13; ++i) {
+    for (size_t c = 0; c < 5; ++c) {
+      double& dst = expected[static_cast<size_t>(idx[i]) * 5 + c];
+      dst = static_cast<double>(static_cast<uint8_t>(static_cast<int>(dst) - static_cast<int>(src[i * 5 + c])));
+    }
+  }
+  bytes.index_add_(0, index, byte_source, -1);
+  EXPECT_EQ(host_values(bytes), expected);
+  // Refused, self unchanged: alphas the dtype cannot hold.
+  struct Refused {
+    DType dtype;
+    Scalar alpha;
+    const char* type;
+  };
+  for (const Refused& r : {Refused{kInt8, Scalar(300), "int8"}, Refused{kUInt8, Scalar(-1.5), "uint8"},
+                           Refused{kUInt8, Scalar(-256), "uint8"}, Refused{kInt32, Scalar(1e10), "int32"},
+                           Refused{kInt32, Scalar(INFINITY), "int32"}, Refused{kInt64, Scalar(NAN), "int64"},
+                           Refused{kFloat16, Scalar(70000), "float16"}, Refused{kFloat32, Scalar(1e39), "float32"}}) {
+    Tensor self = random_values(self_shape, r.dtype, dev(), rng);
+    const Tensor source = random_values(source_shape, r.dtype, dev(), rng);
+    const auto before = host_values(self);
+    const std::string text = std::string("value cannot be converted to type ") + r.type + " without overflow";
+    EXPECT_EQ(error_message<DTypeError>([&] { self.index_add_(0, index, source, r.alpha); }), text) << r.dtype;
+    Tensor row = self.select(1, 2);
+    EXPECT_EQ(error_message<DTypeError>([&] {
+                row.index_add_(0, zeros({0}, opts(kInt64)), zeros({0}, opts(r.dtype)), r.alpha);
+              }),
+              text)
+        << r.dtype << " (empty index, 1-D)";
+    EXPECT_NO_THROW(self.index_add_(0, zeros({0}, opts(kInt64)), zeros({0, 5}, opts(r.dtype)), r.alpha)) << r.dtype;
+    EXPECT_EQ(host_values(self), before) << r.dtype;
+  }
+  // An infinite alpha is a float32 value: accepted.
+  Tensor floats = zeros({3}, opts(kFloat32));
+  floats.index_add_(0, from_vector<int64_t>({1}, opts(kInt64)), full({1}, 2.0, opts(kFloat32)), INFINITY);
+  EXPECT_EQ(host_values(floats), (std::vector<double>{0, INFINITY, 0}));
+}
+
 TEST_P(ScatterTest, NonContiguousSelfSrcAndIndex) {
   std::mt19937 rng(7);
   // self transposed, src a stepped slice, index transposed.
@@ -386,10 +451,6 @@ TEST_P(ScatterTest, ChecksFollowPyTorchTexts) {
             "index_add_(): Index is supposed to be a vector, but got dim: 2 with type: Long and size: [2, 1]");
   EXPECT_EQ(error_message<DTypeError>([&] { self.index_add_(0, zeros({2}, opts(kFloat32)), src); }),
             "index_add_(): Expected dtype int32/int64 for index but got: Float");
-  EXPECT_EQ(error_message<DTypeError>([&] {
-              zeros({5}, opts(kInt32)).index_add_(0, zeros({1}, opts(kInt64)), ones({1}, opts(kInt32)), true);
-            }),
-            "Boolean alpha only supported for Boolean results.");
   EXPECT_EQ(error_message<IndexError>([&] { self.index_add_(0, zeros({3}, opts(kInt64)), src); }),
             "index_add_(): Number of indices (3) should be equal to source.size(dim): (2), for dim: 0");
   EXPECT_EQ(error_message<DTypeError>([&] { self.index_add_(0, zeros({2}, opts(kInt64)), src.to(kFloat64)); }),
@@ -417,6 +478,56 @@ TEST_P(ScatterTest, ChecksFollowPyTorchTexts) {
               zeros({3}, opts(kBool)).scatter_reduce_(0, zeros({1}, opts(kInt64)), ones({1}, opts(kBool)), "mean");
             }),
             "scatter_reduce(): reduce \"mean\" is not supported for Bool tensors");
+}
+
+// scatter_reduce_ checks its operands (dim, dtypes, shapes, overlap) before
+// the reduction's name, as PyTorch does, and the name before index values.
+TEST_P(ScatterTest, ScatterReduceChecksTheOperandsBeforeTheReductionsName) {
+  std::mt19937 rng(62);
+  Tensor self = random_values({5, 4}, kFloat32, dev(), rng);
+  const auto before = host_values(self);
+  const Tensor index = random_index({2, 4}, 5, dev(), rng);
+  const Tensor src = random_values({2, 4}, kFloat32, dev(), rng);
+  EXPECT_EQ(error_message<DTypeError>([&] { self.scatter_reduce_(0, index, src.to(kFloat64), "max"); }),
+            "scatter(): Expected self.dtype to be equal to src.dtype");
+  EXPECT_EQ(error_message<DTypeError>([&] { self.scatter_reduce_(0, index.to(kInt32), src, "max"); }),
+            "scatter(): Expected dtype int64 for index");
+  EXPECT_EQ(error_message<IndexError>([&] { self.scatter_reduce_(2, index, src, "max"); }),
+            "Dimension out of range (expected to be in range of [-2, 1], but got 2)");
+  EXPECT_EQ(error_message<OverlapError>([&] { self.scatter_reduce_(0, index, self.narrow(0, 0, 2), "max"); }),
+            "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single "
+            "memory location. Please clone() the tensor before performing the operation.");
+  const Tensor bad_value = from_vector<int64_t>({0, 1, 2, 3, 4, 5, 6, 7}, {2, 4}, opts(kInt64));
+  EXPECT_EQ(error_message<ValueError>([&] { self.scatter_reduce_(0, bad_value, src, "max"); }),
+            "reduce argument must be either sum, prod, mean, amax or amin, got max");
+  Tensor flags = zeros({3}, opts(kBool));
+  EXPECT_EQ(error_message<DTypeError>([&] {
+              flags.scatter_reduce_(0, zeros({1}, opts(kInt64)), ones({1}, opts(kUInt8)), "mean");
+            }),
+            "scatter(): Expected self.dtype to be equal to src.dtype");
+  EXPECT_EQ(host_values(self), before);
+  EXPECT_EQ(host_values(flags), (std::vector<double>{0, 0, 0}));
+}
+
+// A negative integer value wraps into uint8 (-1 is 255), as PyTorch's checked
+// conversion allows; a negative float or -256 is refused.
+TEST_P(ScatterTest, NegativeIntegerValuesWrapIntoUInt8) {
+  std::mt19937 rng(63);
+  Tensor bytes = random_values({40}, kUInt8, dev(), rng, 100);
+  const Tensor index = random_index({12}, 40, dev(), rng);
+  std::vector<double> expected = host_values(bytes);
+  for (double i : host_values(index)) expected[static_cast<size_t>(i)] = 255;
+  Tensor scattered = bytes.scatter(0, index, Scalar(-1));
+  EXPECT_EQ(host_values(scattered), expected);
+  for (double i : host_values(index)) expected[static_cast<size_t>(i)] = 56;
+  bytes.index_put_({index}, Scalar(-200));
+  EXPECT_EQ(host_values(bytes), expected);
+  const auto before = host_values(bytes);
+  EXPECT_EQ(error_message<DTypeError>([&] { bytes.scatter_(0, index, Scalar(-256)); }),
+            "value cannot be converted to type uint8 without overflow");
+  EXPECT_EQ(error_message<DTypeError>([&] { bytes.index_put_({index}, Scalar(-0.5)); }),
+            "value cannot be converted to type uint8 without overflow");
+  EXPECT_EQ(host_values(bytes), before);
 }
 
 TEST_P(ScatterTest, OverlapOfSelfWithSrcOrIndexIsRefused) {
