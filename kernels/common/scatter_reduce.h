@@ -54,6 +54,13 @@ STRATA_INLINE T scatter_combine(T dst, T src, const ScatterAlpha& alpha) {
       if (!alpha.enabled) return convert<T>(add_plain(a, b));
       if constexpr (std::is_integral_v<M>) {
         return convert<T>(add_plain(a, add_scale(static_cast<M>(alpha.as_int), b)));
+      } else if constexpr (!std::is_same_v<M, T>) {
+        // Float16/BFloat16: PyTorch's index_add_ (its CPU loop and its CUDA
+        // kernel alike) takes alpha as a T and rounds alpha * src to T before
+        // the add: the same three roundings here (the product and the sum
+        // computed in float).
+        const M alpha_t = static_cast<M>(convert<T>(static_cast<M>(alpha.as_float)));
+        return convert<T>(add_plain(a, static_cast<M>(convert<T>(add_scale(alpha_t, b)))));
       } else {
         // alpha * src rounded, then the sum rounded: never one fused
         // multiply-add, so that every path gives the same bits (the CUDA

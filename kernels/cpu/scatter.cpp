@@ -587,6 +587,10 @@ int partial_parts(const ScatterDesc& d) {
   }
   if (d.ndim != 1 || d.num_indices < 1 || d.num_indices > 2) return 0;
   if (!indices_are_int64(d)) return 0;
+  // Float copies of a Float16/BFloat16 target would add alpha * src
+  // unrounded, where scatter_combine rounds it to the dtype first (PyTorch's
+  // index_add_): an alpha other than 1 takes the other routes.
+  if (widened_partial_sums(d) && d.alpha.enabled) return 0;
   const int64_t element = static_cast<int64_t>(ElementwiseDesc::dtype_size(d.dtype));
   if (!fits_flat_dense(d, element) || !dense_target(d, element)) return 0;
   const int64_t slots = d.indexed_extent / element;

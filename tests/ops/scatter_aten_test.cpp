@@ -173,6 +173,14 @@ TEST(ScatterAten, RoundingSumsMatchATenBitForBitInDeterministicMode) {
     Tensor index1 = random_index({700}, 8, kCpu, rng);
     expect_same(self.index_add(0, index1, source, 0.5), a_self.index_add(0, to_aten(index1), to_aten(source), 0.5),
                 "index_add " + to_string(dtype));
+    // An alpha no float holds exactly, into a vector (ATen's serial loop:
+    // for the 16-bit types alpha and the product are rounded to the dtype).
+    Tensor vec = random_floats({8}, dtype, kCpu, rng);
+    Tensor values = random_floats({700}, dtype, kCpu, rng);
+    for (const double alpha : {0.1, -2.7}) {
+      expect_same(vec.index_add(0, index1, values, alpha), to_aten(vec).index_add(0, to_aten(index1), to_aten(values), alpha),
+                  "1-D index_add alpha " + std::to_string(alpha) + " " + to_string(dtype));
+    }
   }
 }
 

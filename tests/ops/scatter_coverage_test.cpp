@@ -303,8 +303,10 @@ TEST_P(ScatterCoverageTest, IndexAddOnBoolWithDefaultAlpha) {
 // update is self + (alpha * source rounded), rounded again, on every path
 // and in every build (a fused multiply-add would round once: GCC fuses them
 // where the target has FMA, the CUDA atomics cannot). Reference: the two
-// roundings in the math type (float for the 16-bit types, through volatile so
-// that this file's compiler cannot fuse them either), in index order.
+// roundings in the math type (through volatile so that this file's compiler
+// cannot fuse them either), in index order; for the 16-bit types, as
+// PyTorch's index_add_, alpha and the product are rounded to the dtype too
+// and the sum is computed in float.
 // Distinct indices in the default mode (order does not matter), repeated
 // ones in deterministic mode (index order), along both dims of a 2-D self
 // and into a 1-D one.
@@ -317,9 +319,13 @@ M rounded_product_then_sum(M a, M alpha, M b) {
 
 double add_alpha_reference(DType dtype, double a, double alpha, double b) {
   if (dtype == kFloat64) return rounded_product_then_sum<double>(a, alpha, b);
-  const float r = rounded_product_then_sum<float>(static_cast<float>(a), static_cast<float>(alpha),
-                                                  static_cast<float>(b));
-  return round_to(dtype, r);
+  if (dtype == kFloat32) {
+    return rounded_product_then_sum<float>(static_cast<float>(a), static_cast<float>(alpha), static_cast<float>(b));
+  }
+  const auto round_f = [&](float v) { return static_cast<float>(round_to(dtype, v)); };
+  volatile float product = round_f(round_f(static_cast<float>(alpha)) * static_cast<float>(b));
+  volatile float sum = static_cast<float>(a) + product;
+  return round_to(dtype, sum);
 }
 
 TEST_P(ScatterCoverageTest, IndexAddAlphaRoundsTheProductThenTheSum) {

@@ -236,6 +236,41 @@ TEST_P(ScatterTest, IndexAddAlphaIsConvertedToSelfsDtype) {
   EXPECT_EQ(host_values(floats), (std::vector<double>{0, INFINITY, 0}));
 }
 
+// Float16/BFloat16 index_add_ with an alpha rounds as PyTorch's index_add_
+// does: alpha to the dtype, alpha * src to the dtype, then the sum (computed in
+// float) to the dtype, in index order (ScatterCoverageTest's
+// IndexAddAlphaRoundsTheProductThenTheSum checks the small shapes): here
+// 2^17 updates of a vector into 4096 slots, the size at which sums split into
+// private copies, which for these dtypes are float and would skip the
+// product's rounding. On a GPU the deterministic mode gives index order.
+TEST_P(ScatterTest, HalfIndexAddRoundsAlphaAndTheProductToTheDtype) {
+  std::mt19937 rng(64);
+  const auto round_f = [](DType dtype, float v) { return static_cast<float>(round_to(dtype, static_cast<double>(v))); };
+  constexpr int64_t kSlots = 4096;
+  constexpr int64_t kUpdates = int64_t{1} << 17;
+  for (const bool deterministic : {false, true}) {
+    if (dev().is_cuda() && !deterministic) continue;  // atomics: any order
+    set_deterministic(deterministic);
+    for (DType dtype : {kFloat16, kBFloat16}) {
+      for (const double alpha : {0.1, -2.7}) {
+        Tensor self = random_floats({kSlots}, dtype, dev(), rng);
+        const Tensor source = random_floats({kUpdates}, dtype, dev(), rng);
+        const Tensor index = random_index({kUpdates}, kSlots, dev(), rng);
+        std::vector<double> expected = host_values(self);
+        const std::vector<double> src = host_values(source);
+        const std::vector<double> idx = host_values(index);
+        const float alpha_t = round_f(dtype, static_cast<float>(alpha));
+        for (size_t i = 0; i < idx.size(); ++i) {
+          double& dst = expected[static_cast<size_t>(idx[i])];
+          dst = round_f(dtype, static_cast<float>(dst) + round_f(dtype, alpha_t * static_cast<float>(src[i])));
+        }
+        self.index_add_(0, index, source, alpha);
+        EXPECT_EQ(host_values(self), expected) << dtype << " alpha " << alpha << (deterministic ? " deterministic" : "");
+      }
+    }
+  }
+}
+
 TEST_P(ScatterTest, NonContiguousSelfSrcAndIndex) {
   std::mt19937 rng(7);
   // self transposed, src a stepped slice, index transposed.
