@@ -125,7 +125,7 @@ void check_written_overlap(const Tensor& written, const Tensor* a, const Tensor*
 
 // Outputs are never broadcast (and never resized): the broadcast of the inputs'
 // shapes must be exactly the written tensor's shape.
-void check_written_shape(const char* op_name, const Tensor& written, const Tensor& a, const Tensor* b) {
+void check_written_shape(const Tensor& written, const Tensor& a, const Tensor* b) {
   const Shape& out_sizes = written.sizes();
   const bool a_matches = a.is_same(written) || a.sizes() == out_sizes;
   const bool b_matches = b == nullptr || b->sizes() == out_sizes;
@@ -133,8 +133,8 @@ void check_written_shape(const char* op_name, const Tensor& written, const Tenso
   // Broadcast inputs (x += row): checked without building the broadcast shape.
   if (broadcasts_exactly_to({a.sizes(), b == nullptr ? a.sizes() : b->sizes()}, out_sizes)) return;
   const Shape shape = b == nullptr ? a.sizes() : broadcast_shape({a.sizes(), b->sizes()});
-  STRATA_CHECK(shape == out_sizes, ShapeError, "{}: output with shape {} doesn't match the broadcast shape {}",
-               op_name, detail::shape_str(out_sizes), detail::shape_str(shape));
+  STRATA_CHECK(shape == out_sizes, ShapeError, "output with shape {} doesn't match the broadcast shape {}",
+               detail::shape_str(out_sizes), detail::shape_str(shape));
 }
 
 // PyTorch's fast setup: when every memory operand is row-major dense with the
@@ -280,12 +280,12 @@ void launch_add(const char* op_name, const Tensor& out, const Tensor& a, const T
 void add_into(const char* op_name, const Tensor& out, const Tensor& a, const Tensor* b, const Scalar* b_scalar,
               const Scalar& alpha) {
   check_written_overlap(out, out.is_same(a) ? nullptr : &a, b);
-  check_written_shape(op_name, out, a, b);
+  check_written_shape(out, a, b);
   const Device device = common_device(&out, a, b);
   const DType result = promoted_dtype(a, b, b_scalar);
-  STRATA_CHECK(can_cast(result, out.dtype()), DTypeError,
-               "{}: result type {} can't be cast to the desired output type {}", op_name, type_name(result),
-               type_name(out.dtype()));
+  // PyTorch's texts, without the op's name (message() is PyTorch's text).
+  STRATA_CHECK(can_cast(result, out.dtype()), DTypeError, "result type {} can't be cast to the desired output type {}",
+               type_name(result), type_name(out.dtype()));
   check_alpha(result, alpha);
   launch_add(op_name, out, a, b, b_scalar, result, alpha, device);
 }

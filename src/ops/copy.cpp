@@ -78,7 +78,7 @@ void copy_across_devices(const Tensor& self, const Tensor& src) {
   check_device_usable(src.device());
   // Shapes are checked before any transfer.
   const Shape shape = ops::broadcast_shape({self.sizes(), src.sizes()});
-  STRATA_CHECK(shape == self.sizes(), ShapeError, "copy_: output with shape {} doesn't match the broadcast shape {}",
+  STRATA_CHECK(shape == self.sizes(), ShapeError, "output with shape {} doesn't match the broadcast shape {}",
                detail::shape_str(self.sizes()), detail::shape_str(shape));
   if (self.numel() == 0) return;
   const Tensor dense_src = src.contiguous();

@@ -150,8 +150,9 @@ STRATA_PLAIN_LOOPS void build_elementwise_desc(kernels::ElementwiseDesc& desc, c
     for (size_t i = 0; i < inputs.size(); ++i) shapes[i + 1] = inputs[i].sizes;
     const Shape broadcast =
         broadcast_shape(std::span<const std::span<const int64_t>>(shapes.data(), inputs.size() + 1));
-    STRATA_FAIL(ShapeError, "{}{}output with shape {} doesn't match the broadcast shape {}", op_name, separator,
-                detail::shape_str(out.sizes), detail::shape_str(broadcast));
+    // PyTorch's text as it is (no op name: message() is PyTorch's text).
+    STRATA_FAIL(ShapeError, "output with shape {} doesn't match the broadcast shape {}", detail::shape_str(out.sizes),
+                detail::shape_str(broadcast));
   }
   const std::span<const int64_t> shape = out.sizes;
   const int ndim = static_cast<int>(shape.size());

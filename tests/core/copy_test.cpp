@@ -229,7 +229,7 @@ TEST_P(Copy, ShapeErrors) {
   EXPECT_STRATA_ERROR(dst.copy_(zeros({4}, options())), ShapeError,
                       "The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 0");
   EXPECT_STRATA_ERROR(dst.copy_(zeros({2, 3}, options())), ShapeError,
-                      "copy_: output with shape [3] doesn't match the broadcast shape [2, 3]");
+                      "output with shape [3] doesn't match the broadcast shape [2, 3]");
 }
 
 TEST_P(Copy, OverlapErrors) {
@@ -371,7 +371,21 @@ TEST(ElementwiseDesc, BroadcastShapes) {
 TEST(ElementwiseDesc, OutputIsNeverBroadcast) {
   Tensor out = zeros({1, 3}, kCPU);
   EXPECT_STRATA_ERROR(ops::make_elementwise_desc(out, {zeros({2, 3}, kCPU)}, "add_"), ShapeError,
-                      "add_: output with shape [1, 3] doesn't match the broadcast shape [2, 3]");
+                      "output with shape [1, 3] doesn't match the broadcast shape [2, 3]");
+}
+
+// message() is PyTorch's text as it is, for add_, add_out and +=: no op name
+// in front.
+TEST(ElementwiseDesc, InPlaceAddErrorsArePyTorchsTexts) {
+  Tensor row = zeros({1, 3}, kCPU);
+  EXPECT_STRATA_ERROR(row.add_(zeros({2, 3}, kCPU)), ShapeError,
+                      "output with shape [1, 3] doesn't match the broadcast shape [2, 3]");
+  EXPECT_STRATA_ERROR(add_out(row, zeros({2, 3}, kCPU), row), ShapeError,
+                      "output with shape [1, 3] doesn't match the broadcast shape [2, 3]");
+  Tensor ints = zeros({3}, TensorOptions().dtype(kInt32).device(kCPU));
+  EXPECT_STRATA_ERROR(ints += 1.5, DTypeError, "result type Float can't be cast to the desired output type Int");
+  EXPECT_STRATA_ERROR(add_out(ints, ints, zeros({3}, TensorOptions().dtype(kFloat64).device(kCPU))), DTypeError,
+                      "result type Double can't be cast to the desired output type Int");
 }
 
 TEST(ElementwiseDesc, TooManyDimsAfterCoalescing) {
