@@ -24,8 +24,7 @@ void check_geometry(const Storage& storage, const Shape& sizes, const Shape& str
                     DType dtype) {
   STRATA_CHECK(storage.defined(), ValueError, "Tensor: storage is undefined");
   STRATA_CHECK(sizes.size() == strides.size(), ShapeError,
-               "mismatch in length of strides and shape: sizes {} and strides {}", detail::shape_str(sizes),
-               detail::shape_str(strides));
+               "mismatch in length of strides and shape");
   const int64_t numel = detail::checked_numel(sizes);
   for (const int64_t stride : strides) {
     STRATA_CHECK(stride >= 0, ShapeError, "as_strided: Negative strides are not supported at the moment, got strides: {}",

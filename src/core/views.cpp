@@ -129,7 +129,7 @@ Tensor Tensor::select(int64_t dim, int64_t index) const {
 Tensor Tensor::slice(int64_t dim, int64_t start, int64_t end, int64_t step) const {
   check_not_scalar(*this, "slice");
   const int64_t d = wrap_dim(dim, this->dim());
-  STRATA_CHECK(step > 0, ValueError, "slice step must be positive, got {}", step);
+  STRATA_CHECK(step > 0, ValueError, "slice step must be positive");
   const int64_t size = sizes()[d];
   // Python's clamping: negative positions count from the end, then clamp to [0, size].
   if (start < 0) start = start < -size ? 0 : start + size;
@@ -202,9 +202,9 @@ Tensor Tensor::expand(Shape target) const {
   const int64_t n = dim();
   const int64_t m = static_cast<int64_t>(target.size());
   STRATA_CHECK(m >= n, ShapeError,
-               "expand({}{{{}}}, size={}): the number of sizes provided ({}) must be greater or equal to the number "
-               "of dimensions in the tensor ({})",
-               type_name(dtype()), shape_str(sizes()), shape_str(target), m, n);
+               "expand({}{}Type{{{}}}, size={}): the number of sizes provided ({}) must be greater or equal to the "
+               "number of dimensions in the tensor ({})",
+               is_cuda() ? "CUDA" : "CPU", type_name(dtype()), shape_str(sizes()), shape_str(target), m, n);
   Shape new_sizes(m), new_strides(m);
   for (int64_t i = m - 1; i >= 0; --i) {
     const int64_t offset = n - m + i;  // the tensor's dim aligned with target dim i

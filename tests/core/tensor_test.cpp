@@ -195,7 +195,7 @@ TEST_P(TensorOnDevice, ConstructorFromStorageChecksBounds) {
                       "storage size of 64 are out of bounds for storage of size " +
                           std::to_string(base.storage().nbytes()));
   EXPECT_STRATA_ERROR(Tensor(base.storage(), {2}, {1, 1}, 0, kFloat32), ShapeError,
-                      "mismatch in length of strides and shape: sizes [2] and strides [1, 1]");
+                      "mismatch in length of strides and shape");
   EXPECT_STRATA_ERROR(Tensor(base.storage(), {2}, {-1}, 0, kFloat32), ShapeError,
                       "as_strided: Negative strides are not supported at the moment, got strides: [-1]");
   EXPECT_STRATA_ERROR(Tensor(base.storage(), {-2}, {1}, 0, kFloat32), ShapeError,

@@ -133,7 +133,7 @@ TEST_P(Views, SliceAndNarrow) {
   EXPECT_EQ(n.storage_offset(), 1);
   expect_write_through(b, n, 23);
   EXPECT_EQ(b.narrow(0, -2, 2).storage_offset(), 24);
-  EXPECT_STRATA_ERROR(b.slice(0, 0, 5, 0), ValueError, "slice step must be positive, got 0");
+  EXPECT_STRATA_ERROR(b.slice(0, 0, 5, 0), ValueError, "slice step must be positive");
   EXPECT_STRATA_ERROR(b.narrow(0, 8, 3), IndexError, "start (8) + length (3) exceeds dimension size (10).");
   EXPECT_STRATA_ERROR(b.narrow(0, 11, 0), IndexError,
                       "start out of range (expected to be in range of [-10, 10], but got 11)");
@@ -217,8 +217,9 @@ TEST_P(Views, ExpandGivesStrideZeroAndErrors) {
   EXPECT_STRATA_ERROR(b.expand({-1, 3, 1}), ShapeError,
                       "The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension 0");
   EXPECT_STRATA_ERROR(b.expand({3}), ShapeError,
-                      "expand(Float{[3, 1]}, size=[3]): the number of sizes provided (1) must be greater or equal to "
-                      "the number of dimensions in the tensor (2)");
+                      std::string("expand(") + (b.is_cuda() ? "CUDA" : "CPU") +
+                          "FloatType{[3, 1]}, size=[3]): the number of sizes provided (1) must be greater or equal to "
+                          "the number of dimensions in the tensor (2)");
 }
 
 TEST_P(Views, UnsqueezeSqueezeFlatten) {
