@@ -30,7 +30,9 @@ enum class ScatterReduce : int8_t {
   MeanDivide,  // dst = dst / (count == 0 ? 1 : count); integers floor-divide
 };
 
-/// index_add_'s alpha (used by Add only), in the kind matching the dtype.
+/// index_add_'s alpha (used by Add only), already converted to self's dtype
+/// (truncated for integers, rounded for Float16/BFloat16), in the kind
+/// matching it.
 struct ScatterAlpha {
   bool enabled = false;  // false: alpha is 1
   double as_float = 1.0;

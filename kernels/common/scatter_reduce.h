@@ -56,11 +56,9 @@ STRATA_INLINE T scatter_combine(T dst, T src, const ScatterAlpha& alpha) {
         return convert<T>(add_plain(a, add_scale(static_cast<M>(alpha.as_int), b)));
       } else if constexpr (!std::is_same_v<M, T>) {
         // Float16/BFloat16: PyTorch's index_add_ (its CPU loop and its CUDA
-        // kernel alike) takes alpha as a T and rounds alpha * src to T before
-        // the add: the same three roundings here (the product and the sum
-        // computed in float).
-        const M alpha_t = static_cast<M>(convert<T>(static_cast<M>(alpha.as_float)));
-        return convert<T>(add_plain(a, static_cast<M>(convert<T>(add_scale(alpha_t, b)))));
+        // kernel alike) rounds alpha * src to T before the add (alpha itself
+        // already holds a T: the front-end converts it to self's dtype).
+        return convert<T>(add_plain(a, static_cast<M>(convert<T>(add_scale(static_cast<M>(alpha.as_float), b)))));
       } else {
         // alpha * src rounded, then the sum rounded: never one fused
         // multiply-add, so that every path gives the same bits (the CUDA

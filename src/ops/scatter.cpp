@@ -768,10 +768,15 @@ const Tensor& Tensor::index_add_(int64_t dim, const Tensor& index, const Tensor&
   set_iteration_space(d, dims);
   d.direct = static_cast<char*>(src.data_ptr());
   d.reduce = ScatterReduce::Add;
-  const bool alpha_is_one = alpha.is_floating_point() ? alpha.to_double() == 1.0 : alpha.to_int64() == 1;
-  d.alpha.enabled = !alpha_is_one;
-  d.alpha.as_float = alpha.to_double();
-  d.alpha.as_int = alpha.to_int64();
+  // alpha as self's dtype, as PyTorch's kernels take it (alpha.to<scalar_t>()):
+  // an integer self truncates a floating alpha, a Float16/BFloat16 self
+  // rounds it, a Bool self makes it true or false. It fits (checked above).
+  alignas(8) unsigned char alpha_element[8];
+  detail::store_scalar(alpha, dtype(), alpha_element);
+  const Scalar alpha_t = detail::load_scalar(alpha_element, dtype());
+  d.alpha.enabled = alpha_t.is_floating_point() ? alpha_t.to_double() != 1.0 : alpha_t.to_int64() != 1;
+  d.alpha.as_float = alpha_t.to_double();
+  d.alpha.as_int = alpha_t.to_int64();
   const IndexBound bound{&idx, dim, self_sizes[static_cast<size_t>(dim)]};
   run_checked_scatter_update(d, device(), &bound, 1, /*allow_negative=*/false);
   return *this;
