@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <random>
 #include <string>
@@ -127,8 +128,16 @@ struct StrataCase {
 };
 
 StrataCase strata_case(const std::string& kind, int64_t n, const strata::Device& device) {
-  const HostCase& h = host_case(kind, n);
   StrataCase s;
+  if (kind == "seed") {  // the seed's example 3: t[idx[:, 0], idx[:, 1]] = [10, 20, 30]
+    s.self = strata::zeros({5, 5}, options(strata::kFloat32, device));
+    const Tensor idx = strata::tensor({{1, 1}, {2, 2}, {3, 3}}, device);
+    s.index = idx.select(1, 0);
+    s.index2 = idx.select(1, 1);
+    s.values = strata::tensor({10.f, 20.f, 30.f}, device);
+    return s;
+  }
+  const HostCase& h = host_case(kind, n);
   s.index = strata::from_vector(h.index, options(strata::kInt64, device));
   if (!h.index2.empty()) s.index2 = strata::from_vector(h.index2, options(strata::kInt64, device));
   if (kind == "dim1") {
@@ -165,133 +174,189 @@ StrataCase strata_case(const std::string& kind, int64_t n, const strata::Device&
   return s;
 }
 
-void set_bytes(benchmark::State& state, int64_t n) {
-  // Per update: an 8-byte index (two for index_put_ pairs, counted once), a
-  // 4-byte value read and a 4-byte read-modify-write of the destination.
-  state.SetBytesProcessed(state.iterations() * n * (8 + 4 + 4));
+/// Bytes moved per update (for the bytes/s column): an 8-byte index (two for
+/// index_put_ pairs, counted once), a 4-byte value read and a 4-byte
+/// read-modify-write of the destination.
+void set_bytes(benchmark::State& state, int64_t updates) {
+  state.SetBytesProcessed(state.iterations() * updates * (8 + 4 + 4));
 }
-
-// ---- strata on the CPU ------------------------------------------------------------------
 
 const strata::Device kCpu(strata::DeviceType::CPU);
 
-void BM_scatter_add_strata(benchmark::State& state) {
-  StrataCase c = strata_case("scatter", state.range(0), kCpu);
-  for (auto _ : state) c.self.scatter_add_(0, c.index, c.values);
-  set_bytes(state, state.range(0));
+#if STRATA_HAVE_ATEN
+struct AtenCase {
+  at::Tensor self, index, index2, values;
+  c10::List<c10::optional<at::Tensor>> indices;  // for index / index_put_
+};
+
+at::Tensor aten_of(const Tensor& t, at::Device device) {
+  const Tensor c = t.contiguous().to(kCpu);
+  const at::ScalarType type = t.dtype() == strata::kInt64 ? at::kLong : at::kFloat;
+  return at::from_blob(c.data_ptr(), t.sizes(), at::TensorOptions().dtype(type)).clone().to(device);
 }
 
-void BM_scatter_strata(benchmark::State& state) {
-  StrataCase c = strata_case("scatter", state.range(0), kCpu);
-  for (auto _ : state) c.self.scatter_(0, c.index, c.values);
-  set_bytes(state, state.range(0));
+/// The ATen tensors of one case, with the values of strata_case's.
+AtenCase aten_case(const std::string& kind, int64_t n, at::Device device) {
+  AtenCase a;
+  if (kind == "seed") {  // index columns as strided views, as in strata_case
+    a.self = at::zeros({5, 5}, at::device(device));
+    const at::Tensor idx = at::tensor({1, 1, 2, 2, 3, 3}, at::kLong).view({3, 2}).to(device);
+    a.index = idx.select(1, 0);
+    a.index2 = idx.select(1, 1);
+    a.values = at::tensor({10.f, 20.f, 30.f}).to(device);
+  } else {
+    const StrataCase s = strata_case(kind, n, kCpu);
+    a.self = aten_of(s.self, device);
+    const bool mask = kind == "mask" || kind == "rowmask";
+    a.index = mask ? aten_of(s.index.to(strata::kInt64), device).to(at::kBool) : aten_of(s.index, device);
+    if (s.index2.defined()) a.index2 = aten_of(s.index2, device);
+    a.values = aten_of(s.values, device);
+  }
+  a.indices.push_back(a.index);
+  if (a.index2.defined() && kind != "narrow") a.indices.push_back(a.index2);
+  return a;
+}
+#define STRATA_ATEN_OP(...) [](AtenCase& c) { __VA_ARGS__; }
+#else
+struct AtenCase;
+#define STRATA_ATEN_OP(...) nullptr
+#endif
+
+/// One benchmarked operation: the same call on strata and on ATen (on the CPU
+/// and, for the GPU set, on PyTorch's CUDA tensors) over the same data.
+struct BenchCase {
+  enum class Gpu { kNo, kDefault, kAlsoDeterministic };
+  std::string name;              // "<name>/strata", "<name>/aten", "GPU_<name>/..."
+  std::string kind;              // the data (host_case / strata_case)
+  std::vector<int64_t> sizes;    // the argument n
+  int64_t updates_per_n;         // bytes/s counts n / updates_per_n updates; 0: none
+  void (*strata_op)(StrataCase&);
+  void (*aten_op)(AtenCase&);
+  Gpu gpu = Gpu::kNo;
+};
+
+std::vector<BenchCase> bench_cases() {
+  using Gpu = BenchCase::Gpu;
+  const std::vector<int64_t> named = kSizes, mi = {kMi}, outer = {kOuterPick * kOuterPick}, seed = {3};
+  return {
+      // The named cases.
+      {"scatter_add_", "scatter", named, 1, [](StrataCase& c) { c.self.scatter_add_(0, c.index, c.values); },
+       STRATA_ATEN_OP(c.self.scatter_add_(0, c.index, c.values)), Gpu::kAlsoDeterministic},
+      {"scatter_", "scatter", named, 1, [](StrataCase& c) { c.self.scatter_(0, c.index, c.values); },
+       STRATA_ATEN_OP(c.self.scatter_(0, c.index, c.values)), Gpu::kDefault},
+      {"index_put_", "put", named, 1, [](StrataCase& c) { c.self.index_put_({c.index, c.index2}, c.values); },
+       STRATA_ATEN_OP(c.self.index_put_(c.indices, c.values, false)), Gpu::kDefault},
+      {"index_put_acc", "put", named, 1,
+       [](StrataCase& c) { c.self.index_put_({c.index, c.index2}, c.values, true); },
+       STRATA_ATEN_OP(c.self.index_put_(c.indices, c.values, true)), Gpu::kAlsoDeterministic},
+      {"index_add_rows", "rows", named, 1, [](StrataCase& c) { c.self.index_add_(0, c.index, c.values); },
+       STRATA_ATEN_OP(c.self.index_add_(0, c.index, c.values)), Gpu::kDefault},
+      {"hotspot_scatter_add_", "hotspot", mi, 1, [](StrataCase& c) { c.self.scatter_add_(0, c.index, c.values); },
+       STRATA_ATEN_OP(c.self.scatter_add_(0, c.index, c.values)), Gpu::kDefault},
+      {"hotspot_index_put_acc", "hotput", mi, 1,
+       [](StrataCase& c) { c.self.index_put_({c.index, c.index2}, c.values, true); },
+       STRATA_ATEN_OP(c.self.index_put_(c.indices, c.values, true))},
+      {"seed_index_put_", "seed", seed, 0, [](StrataCase& c) { c.self.index_put_({c.index, c.index2}, c.values); },
+       STRATA_ATEN_OP(c.self.index_put_(c.indices, c.values, false)), Gpu::kDefault},
+      // General shapes: the typed row loop, the scatter_reduce_ reductions, masks.
+      {"gather_dim1", "dim1", mi, 1, [](StrataCase& c) { benchmark::DoNotOptimize(c.self.gather(1, c.index)); },
+       STRATA_ATEN_OP(benchmark::DoNotOptimize(c.self.gather(1, c.index)))},
+      {"scatter_add_dim1", "dim1", mi, 1, [](StrataCase& c) { c.self.scatter_add_(1, c.index, c.values); },
+       STRATA_ATEN_OP(c.self.scatter_add_(1, c.index, c.values))},
+      {"scatter_dim1", "dim1", mi, 1, [](StrataCase& c) { c.self.scatter_(1, c.index, c.values); },
+       STRATA_ATEN_OP(c.self.scatter_(1, c.index, c.values))},
+      {"scatter_reduce_amax", "scatter", mi, 1,
+       [](StrataCase& c) { c.self.scatter_reduce_(0, c.index, c.values, "amax", true); },
+       STRATA_ATEN_OP(c.self.scatter_reduce_(0, c.index, c.values, "amax", true))},
+      {"scatter_reduce_sum", "scatter", mi, 1,
+       [](StrataCase& c) { c.self.scatter_reduce_(0, c.index, c.values, "sum", true); },
+       STRATA_ATEN_OP(c.self.scatter_reduce_(0, c.index, c.values, "sum", true))},
+      {"index_mask", "mask", mi, 1, [](StrataCase& c) { benchmark::DoNotOptimize(c.self.index({c.index})); },
+       STRATA_ATEN_OP(benchmark::DoNotOptimize(at::index(c.self, c.indices)))},
+      {"index_put_mask", "mask", mi, 1, [](StrataCase& c) { c.self.index_put_({c.index}, 1.5); },
+       STRATA_ATEN_OP(static const at::Tensor value = at::scalar_tensor(1.5);
+                      c.self.index_put_(c.indices, value, false))},
+      {"gather_narrow", "narrow", mi, 1, [](StrataCase& c) { benchmark::DoNotOptimize(c.self.gather(1, c.index)); },
+       STRATA_ATEN_OP(benchmark::DoNotOptimize(c.self.gather(1, c.index)))},
+      {"scatter_add_narrow", "narrow", mi, 1, [](StrataCase& c) { c.self.scatter_add_(1, c.index, c.values); },
+       STRATA_ATEN_OP(c.self.scatter_add_(1, c.index, c.values))},
+      {"one_hot", "narrow", mi, kNarrowRow, [](StrataCase& c) { c.self.scatter_(1, c.index2, 1.0); },
+       STRATA_ATEN_OP(c.self.scatter_(1, c.index2, 1.0))},
+      {"index_rowmask", "rowmask", mi, 1, [](StrataCase& c) { benchmark::DoNotOptimize(c.self.index({c.index})); },
+       STRATA_ATEN_OP(benchmark::DoNotOptimize(at::index(c.self, c.indices)))},
+      {"index_put_outer", "outer", outer, 1, [](StrataCase& c) { c.self.index_put_({c.index, c.index2}, c.values); },
+       STRATA_ATEN_OP(c.self.index_put_(c.indices, c.values, false))},
+      {"index_put_outer_acc", "outer", outer, 1,
+       [](StrataCase& c) { c.self.index_put_({c.index, c.index2}, c.values, true); },
+       STRATA_ATEN_OP(c.self.index_put_(c.indices, c.values, true))},
+  };
 }
 
-/// self.index_put_({index, index2}, values, accumulate) of one case.
-void put_strata(benchmark::State& state, const std::string& kind, bool accumulate) {
-  StrataCase c = strata_case(kind, state.range(0), kCpu);
-  for (auto _ : state) c.self.index_put_({c.index, c.index2}, c.values, accumulate);
-  set_bytes(state, state.range(0));
+void set_case_bytes(benchmark::State& state, const BenchCase& c) {
+  if (c.updates_per_n > 0) set_bytes(state, state.range(0) / c.updates_per_n);
 }
 
-void BM_index_put_strata(benchmark::State& state) { put_strata(state, "put", false); }
-void BM_index_put_acc_strata(benchmark::State& state) { put_strata(state, "put", true); }
-
-void BM_index_add_rows_strata(benchmark::State& state) {
-  StrataCase c = strata_case("rows", state.range(0), kCpu);
-  for (auto _ : state) c.self.index_add_(0, c.index, c.values);
-  set_bytes(state, state.range(0));
+#if STRATA_BENCH_CUDA
+/// Times one GPU case (CUDA events; the 3-element case on the host side, see
+/// time_with_cuda_events) in default or deterministic mode.
+void time_gpu_case(benchmark::State& state, const BenchCase& c, const std::function<void()>& op) {
+  if (strata::bench::time_with_cuda_events(state, op, 3)) set_case_bytes(state, c);
 }
+#endif
 
-void BM_hotspot_scatter_add_strata(benchmark::State& state) {
-  StrataCase c = strata_case("hotspot", state.range(0), kCpu);
-  for (auto _ : state) c.self.scatter_add_(0, c.index, c.values);
-  set_bytes(state, state.range(0));
-}
-
-void BM_hotspot_index_put_acc_strata(benchmark::State& state) {
-  StrataCase c = strata_case("hotput", state.range(0), kCpu);
-  for (auto _ : state) c.self.index_put_({c.index, c.index2}, c.values, true);
-  set_bytes(state, state.range(0));
-}
-
-// General shapes (not the named cases): the typed row loop, the
-// scatter_reduce_ reductions and boolean masks.
-void BM_gather_dim1_strata(benchmark::State& state) {
-  StrataCase c = strata_case("dim1", state.range(0), kCpu);
-  for (auto _ : state) benchmark::DoNotOptimize(c.self.gather(1, c.index));
-  set_bytes(state, state.range(0));
-}
-
-void BM_scatter_add_dim1_strata(benchmark::State& state) {
-  StrataCase c = strata_case("dim1", state.range(0), kCpu);
-  for (auto _ : state) c.self.scatter_add_(1, c.index, c.values);
-  set_bytes(state, state.range(0));
-}
-
-void BM_scatter_dim1_strata(benchmark::State& state) {
-  StrataCase c = strata_case("dim1", state.range(0), kCpu);
-  for (auto _ : state) c.self.scatter_(1, c.index, c.values);
-  set_bytes(state, state.range(0));
-}
-
-void BM_scatter_reduce_amax_strata(benchmark::State& state) {
-  StrataCase c = strata_case("scatter", state.range(0), kCpu);
-  for (auto _ : state) c.self.scatter_reduce_(0, c.index, c.values, "amax", true);
-  set_bytes(state, state.range(0));
-}
-
-void BM_scatter_reduce_sum_strata(benchmark::State& state) {
-  StrataCase c = strata_case("scatter", state.range(0), kCpu);
-  for (auto _ : state) c.self.scatter_reduce_(0, c.index, c.values, "sum", true);
-  set_bytes(state, state.range(0));
-}
-
-void BM_index_mask_strata(benchmark::State& state) {
-  StrataCase c = strata_case("mask", state.range(0), kCpu);
-  for (auto _ : state) benchmark::DoNotOptimize(c.self.index({c.index}));
-  set_bytes(state, state.range(0));
-}
-
-void BM_index_put_mask_strata(benchmark::State& state) {
-  StrataCase c = strata_case("mask", state.range(0), kCpu);
-  for (auto _ : state) c.self.index_put_({c.index}, 1.5);
-  set_bytes(state, state.range(0));
-}
-
-void BM_gather_narrow_strata(benchmark::State& state) {
-  StrataCase c = strata_case("narrow", state.range(0), kCpu);
-  for (auto _ : state) benchmark::DoNotOptimize(c.self.gather(1, c.index));
-  set_bytes(state, state.range(0));
-}
-
-void BM_scatter_add_narrow_strata(benchmark::State& state) {
-  StrataCase c = strata_case("narrow", state.range(0), kCpu);
-  for (auto _ : state) c.self.scatter_add_(1, c.index, c.values);
-  set_bytes(state, state.range(0));
-}
-
-void BM_one_hot_strata(benchmark::State& state) {
-  StrataCase c = strata_case("narrow", state.range(0), kCpu);
-  for (auto _ : state) c.self.scatter_(1, c.index2, 1.0);
-  set_bytes(state, state.range(0) / kNarrowRow);
-}
-
-void BM_index_rowmask_strata(benchmark::State& state) {
-  StrataCase c = strata_case("rowmask", state.range(0), kCpu);
-  for (auto _ : state) benchmark::DoNotOptimize(c.self.index({c.index}));
-  set_bytes(state, state.range(0));
-}
-
-void BM_index_put_outer_strata(benchmark::State& state) { put_strata(state, "outer", false); }
-void BM_index_put_outer_acc_strata(benchmark::State& state) { put_strata(state, "outer", true); }
-
-void BM_seed_index_put_strata(benchmark::State& state) {
-  Tensor t = strata::zeros({5, 5}, options(strata::kFloat32, kCpu));
-  Tensor idx = strata::tensor({{1, 1}, {2, 2}, {3, 3}}, kCpu);
-  Tensor rows = idx.select(1, 0), cols = idx.select(1, 1);
-  Tensor values = strata::tensor({10.f, 20.f, 30.f}, kCpu);
-  for (auto _ : state) t.index_put_({rows, cols}, values);
+/// Registers "<name>/strata" and "<name>/aten" on the CPU and, for the GPU set,
+/// "GPU_<name>[_det]/strata" and ".../torch".
+void register_case(const BenchCase& c) {
+  const auto sizes = [&c](benchmark::internal::Benchmark* b, bool manual_time) {
+    for (int64_t n : c.sizes) b->Arg(n);
+    if (manual_time) b->UseManualTime();
+    else b->UseRealTime();
+  };
+  sizes(benchmark::RegisterBenchmark((c.name + "/strata").c_str(),
+                                     [c](benchmark::State& state) {
+                                       StrataCase data = strata_case(c.kind, state.range(0), kCpu);
+                                       for (auto _ : state) c.strata_op(data);
+                                       set_case_bytes(state, c);
+                                     }),
+        false);
+#if STRATA_HAVE_ATEN
+  sizes(benchmark::RegisterBenchmark((c.name + "/aten").c_str(),
+                                     [c](benchmark::State& state) {
+                                       AtenCase data = aten_case(c.kind, state.range(0), at::kCPU);
+                                       for (auto _ : state) c.aten_op(data);
+                                       set_case_bytes(state, c);
+                                     }),
+        false);
+#endif
+#if STRATA_BENCH_CUDA
+  for (bool deterministic : {false, true}) {
+    if (c.gpu == BenchCase::Gpu::kNo || (deterministic && c.gpu != BenchCase::Gpu::kAlsoDeterministic)) continue;
+    const std::string name =
+        "GPU_" + c.name + (deterministic ? (c.name.back() == '_' ? "det" : "_det") : "");
+    sizes(benchmark::RegisterBenchmark((name + "/strata").c_str(),
+                                       [c, deterministic](benchmark::State& state) {
+                                         if (!strata::cuda::is_available())
+                                           return state.SkipWithError("no CUDA device");
+                                         StrataCase data = strata_case(c.kind, state.range(0), strata::Device("cuda"));
+                                         strata::set_deterministic(deterministic);
+                                         time_gpu_case(state, c, [&] { c.strata_op(data); });
+                                         strata::set_deterministic(false);
+                                       }),
+          true);
+#if STRATA_HAVE_ATEN
+    sizes(benchmark::RegisterBenchmark((name + "/torch").c_str(),
+                                       [c, deterministic](benchmark::State& state) {
+                                         if (!at::hasCUDA()) return state.SkipWithError("ATen has no CUDA");
+                                         AtenCase data = aten_case(c.kind, state.range(0), at::kCUDA);
+                                         at::globalContext().setDeterministicAlgorithms(deterministic,
+                                                                                        /*warn_only=*/true);
+                                         time_gpu_case(state, c, [&] { c.aten_op(data); });
+                                         at::globalContext().setDeterministicAlgorithms(false, false);
+                                       }),
+          true);
+#endif
+  }
+#endif
 }
 
 // The hardware floor of index_put_ into the 4096x4096 target: a bare loop of
@@ -324,343 +389,8 @@ void register_sizes(benchmark::internal::Benchmark* b) {
   b->UseRealTime();
 }
 
-BENCHMARK(BM_scatter_add_strata)->Name("scatter_add_/strata")->Apply(register_sizes);
-BENCHMARK(BM_scatter_strata)->Name("scatter_/strata")->Apply(register_sizes);
-BENCHMARK(BM_index_put_strata)->Name("index_put_/strata")->Apply(register_sizes);
-BENCHMARK(BM_index_put_acc_strata)->Name("index_put_acc/strata")->Apply(register_sizes);
-BENCHMARK(BM_index_add_rows_strata)->Name("index_add_rows/strata")->Apply(register_sizes);
-BENCHMARK(BM_hotspot_scatter_add_strata)->Name("hotspot_scatter_add_/strata")->Arg(kMi)->UseRealTime();
-BENCHMARK(BM_hotspot_index_put_acc_strata)->Name("hotspot_index_put_acc/strata")->Arg(kMi)->UseRealTime();
-BENCHMARK(BM_seed_index_put_strata)->Name("seed_index_put_/strata")->Arg(3)->UseRealTime();
-BENCHMARK(BM_gather_dim1_strata)->Name("gather_dim1/strata")->Arg(kMi)->UseRealTime();
-BENCHMARK(BM_scatter_add_dim1_strata)->Name("scatter_add_dim1/strata")->Arg(kMi)->UseRealTime();
-BENCHMARK(BM_scatter_dim1_strata)->Name("scatter_dim1/strata")->Arg(kMi)->UseRealTime();
-BENCHMARK(BM_scatter_reduce_amax_strata)->Name("scatter_reduce_amax/strata")->Arg(kMi)->UseRealTime();
-BENCHMARK(BM_scatter_reduce_sum_strata)->Name("scatter_reduce_sum/strata")->Arg(kMi)->UseRealTime();
-BENCHMARK(BM_index_mask_strata)->Name("index_mask/strata")->Arg(kMi)->UseRealTime();
-BENCHMARK(BM_index_put_mask_strata)->Name("index_put_mask/strata")->Arg(kMi)->UseRealTime();
-BENCHMARK(BM_gather_narrow_strata)->Name("gather_narrow/strata")->Arg(kMi)->UseRealTime();
-BENCHMARK(BM_scatter_add_narrow_strata)->Name("scatter_add_narrow/strata")->Arg(kMi)->UseRealTime();
-BENCHMARK(BM_one_hot_strata)->Name("one_hot/strata")->Arg(kMi)->UseRealTime();
-BENCHMARK(BM_index_rowmask_strata)->Name("index_rowmask/strata")->Arg(kMi)->UseRealTime();
-BENCHMARK(BM_index_put_outer_strata)->Name("index_put_outer/strata")->Arg(kOuterPick * kOuterPick)->UseRealTime();
-BENCHMARK(BM_index_put_outer_acc_strata)
-    ->Name("index_put_outer_acc/strata")
-    ->Arg(kOuterPick * kOuterPick)
-    ->UseRealTime();
 BENCHMARK(bare_put_loop<false>)->Name("index_put_/floor")->Apply(register_sizes);
 BENCHMARK(bare_put_loop<true>)->Name("index_put_acc/floor")->Apply(register_sizes);
-
-// ---- ATen on the CPU --------------------------------------------------------------------
-
-#if STRATA_HAVE_ATEN
-struct AtenCase {
-  at::Tensor self, index, index2, values;
-};
-
-at::Tensor aten_of(const Tensor& t, at::Device device) {
-  const Tensor c = t.contiguous().to(kCpu);
-  const at::ScalarType type = t.dtype() == strata::kInt64 ? at::kLong : at::kFloat;
-  return at::from_blob(c.data_ptr(), t.sizes(), at::TensorOptions().dtype(type)).clone().to(device);
-}
-
-AtenCase aten_case(const std::string& kind, int64_t n, at::Device device) {
-  const StrataCase s = strata_case(kind, n, kCpu);
-  AtenCase a;
-  a.self = aten_of(s.self, device);
-  a.index = kind == "mask" || kind == "rowmask" ? aten_of(s.index.to(strata::kInt64), device).to(at::kBool)
-                                                : aten_of(s.index, device);
-  if (s.index2.defined()) a.index2 = aten_of(s.index2, device);
-  a.values = aten_of(s.values, device);
-  return a;
-}
-
-c10::List<c10::optional<at::Tensor>> aten_indices(const AtenCase& c) {
-  c10::List<c10::optional<at::Tensor>> list;
-  list.push_back(c.index);
-  list.push_back(c.index2);
-  return list;
-}
-
-void BM_scatter_add_aten(benchmark::State& state) {
-  AtenCase c = aten_case("scatter", state.range(0), at::kCPU);
-  for (auto _ : state) c.self.scatter_add_(0, c.index, c.values);
-  set_bytes(state, state.range(0));
-}
-
-void BM_scatter_aten(benchmark::State& state) {
-  AtenCase c = aten_case("scatter", state.range(0), at::kCPU);
-  for (auto _ : state) c.self.scatter_(0, c.index, c.values);
-  set_bytes(state, state.range(0));
-}
-
-/// ATen's index_put_ of the same case (see put_strata).
-void put_aten(benchmark::State& state, const std::string& kind, bool accumulate) {
-  AtenCase c = aten_case(kind, state.range(0), at::kCPU);
-  const auto indices = aten_indices(c);
-  for (auto _ : state) c.self.index_put_(indices, c.values, accumulate);
-  set_bytes(state, state.range(0));
-}
-
-void BM_index_put_aten(benchmark::State& state) { put_aten(state, "put", false); }
-void BM_index_put_acc_aten(benchmark::State& state) { put_aten(state, "put", true); }
-
-void BM_index_add_rows_aten(benchmark::State& state) {
-  AtenCase c = aten_case("rows", state.range(0), at::kCPU);
-  for (auto _ : state) c.self.index_add_(0, c.index, c.values);
-  set_bytes(state, state.range(0));
-}
-
-void BM_hotspot_scatter_add_aten(benchmark::State& state) {
-  AtenCase c = aten_case("hotspot", state.range(0), at::kCPU);
-  for (auto _ : state) c.self.scatter_add_(0, c.index, c.values);
-  set_bytes(state, state.range(0));
-}
-
-void BM_hotspot_index_put_acc_aten(benchmark::State& state) {
-  AtenCase c = aten_case("hotput", state.range(0), at::kCPU);
-  const auto indices = aten_indices(c);
-  for (auto _ : state) c.self.index_put_(indices, c.values, true);
-  set_bytes(state, state.range(0));
-}
-
-void BM_index_put_outer_aten(benchmark::State& state) { put_aten(state, "outer", false); }
-void BM_index_put_outer_acc_aten(benchmark::State& state) { put_aten(state, "outer", true); }
-
-void BM_seed_index_put_aten(benchmark::State& state) {
-  at::Tensor t = at::zeros({5, 5});
-  at::Tensor idx = at::tensor({1, 1, 2, 2, 3, 3}, at::kLong).view({3, 2});
-  c10::List<c10::optional<at::Tensor>> indices;
-  indices.push_back(idx.select(1, 0));
-  indices.push_back(idx.select(1, 1));
-  at::Tensor values = at::tensor({10.f, 20.f, 30.f});
-  for (auto _ : state) t.index_put_(indices, values, false);
-}
-
-void BM_gather_dim1_aten(benchmark::State& state) {
-  AtenCase c = aten_case("dim1", state.range(0), at::kCPU);
-  for (auto _ : state) benchmark::DoNotOptimize(c.self.gather(1, c.index));
-  set_bytes(state, state.range(0));
-}
-
-void BM_scatter_add_dim1_aten(benchmark::State& state) {
-  AtenCase c = aten_case("dim1", state.range(0), at::kCPU);
-  for (auto _ : state) c.self.scatter_add_(1, c.index, c.values);
-  set_bytes(state, state.range(0));
-}
-
-void BM_scatter_dim1_aten(benchmark::State& state) {
-  AtenCase c = aten_case("dim1", state.range(0), at::kCPU);
-  for (auto _ : state) c.self.scatter_(1, c.index, c.values);
-  set_bytes(state, state.range(0));
-}
-
-void BM_scatter_reduce_amax_aten(benchmark::State& state) {
-  AtenCase c = aten_case("scatter", state.range(0), at::kCPU);
-  for (auto _ : state) c.self.scatter_reduce_(0, c.index, c.values, "amax", true);
-  set_bytes(state, state.range(0));
-}
-
-void BM_scatter_reduce_sum_aten(benchmark::State& state) {
-  AtenCase c = aten_case("scatter", state.range(0), at::kCPU);
-  for (auto _ : state) c.self.scatter_reduce_(0, c.index, c.values, "sum", true);
-  set_bytes(state, state.range(0));
-}
-
-void BM_index_mask_aten(benchmark::State& state) {
-  AtenCase c = aten_case("mask", state.range(0), at::kCPU);
-  c10::List<c10::optional<at::Tensor>> mask;
-  mask.push_back(c.index);
-  for (auto _ : state) benchmark::DoNotOptimize(at::index(c.self, mask));
-  set_bytes(state, state.range(0));
-}
-
-void BM_index_put_mask_aten(benchmark::State& state) {
-  AtenCase c = aten_case("mask", state.range(0), at::kCPU);
-  c10::List<c10::optional<at::Tensor>> mask;
-  mask.push_back(c.index);
-  const at::Tensor value = at::scalar_tensor(1.5);
-  for (auto _ : state) c.self.index_put_(mask, value, false);
-  set_bytes(state, state.range(0));
-}
-
-void BM_gather_narrow_aten(benchmark::State& state) {
-  AtenCase c = aten_case("narrow", state.range(0), at::kCPU);
-  for (auto _ : state) benchmark::DoNotOptimize(c.self.gather(1, c.index));
-  set_bytes(state, state.range(0));
-}
-
-void BM_scatter_add_narrow_aten(benchmark::State& state) {
-  AtenCase c = aten_case("narrow", state.range(0), at::kCPU);
-  for (auto _ : state) c.self.scatter_add_(1, c.index, c.values);
-  set_bytes(state, state.range(0));
-}
-
-void BM_one_hot_aten(benchmark::State& state) {
-  AtenCase c = aten_case("narrow", state.range(0), at::kCPU);
-  for (auto _ : state) c.self.scatter_(1, c.index2, 1.0);
-  set_bytes(state, state.range(0) / kNarrowRow);
-}
-
-void BM_index_rowmask_aten(benchmark::State& state) {
-  AtenCase c = aten_case("rowmask", state.range(0), at::kCPU);
-  c10::List<c10::optional<at::Tensor>> mask;
-  mask.push_back(c.index);
-  for (auto _ : state) benchmark::DoNotOptimize(at::index(c.self, mask));
-  set_bytes(state, state.range(0));
-}
-
-BENCHMARK(BM_gather_dim1_aten)->Name("gather_dim1/aten")->Arg(kMi)->UseRealTime();
-BENCHMARK(BM_scatter_add_dim1_aten)->Name("scatter_add_dim1/aten")->Arg(kMi)->UseRealTime();
-BENCHMARK(BM_scatter_dim1_aten)->Name("scatter_dim1/aten")->Arg(kMi)->UseRealTime();
-BENCHMARK(BM_scatter_reduce_amax_aten)->Name("scatter_reduce_amax/aten")->Arg(kMi)->UseRealTime();
-BENCHMARK(BM_scatter_reduce_sum_aten)->Name("scatter_reduce_sum/aten")->Arg(kMi)->UseRealTime();
-BENCHMARK(BM_index_mask_aten)->Name("index_mask/aten")->Arg(kMi)->UseRealTime();
-BENCHMARK(BM_index_put_mask_aten)->Name("index_put_mask/aten")->Arg(kMi)->UseRealTime();
-BENCHMARK(BM_gather_narrow_aten)->Name("gather_narrow/aten")->Arg(kMi)->UseRealTime();
-BENCHMARK(BM_scatter_add_narrow_aten)->Name("scatter_add_narrow/aten")->Arg(kMi)->UseRealTime();
-BENCHMARK(BM_one_hot_aten)->Name("one_hot/aten")->Arg(kMi)->UseRealTime();
-BENCHMARK(BM_index_rowmask_aten)->Name("index_rowmask/aten")->Arg(kMi)->UseRealTime();
-BENCHMARK(BM_index_put_outer_aten)->Name("index_put_outer/aten")->Arg(kOuterPick * kOuterPick)->UseRealTime();
-BENCHMARK(BM_index_put_outer_acc_aten)
-    ->Name("index_put_outer_acc/aten")
-    ->Arg(kOuterPick * kOuterPick)
-    ->UseRealTime();
-BENCHMARK(BM_scatter_add_aten)->Name("scatter_add_/aten")->Apply(register_sizes);
-BENCHMARK(BM_scatter_aten)->Name("scatter_/aten")->Apply(register_sizes);
-BENCHMARK(BM_index_put_aten)->Name("index_put_/aten")->Apply(register_sizes);
-BENCHMARK(BM_index_put_acc_aten)->Name("index_put_acc/aten")->Apply(register_sizes);
-BENCHMARK(BM_index_add_rows_aten)->Name("index_add_rows/aten")->Apply(register_sizes);
-BENCHMARK(BM_hotspot_scatter_add_aten)->Name("hotspot_scatter_add_/aten")->Arg(kMi)->UseRealTime();
-BENCHMARK(BM_hotspot_index_put_acc_aten)->Name("hotspot_index_put_acc/aten")->Arg(kMi)->UseRealTime();
-BENCHMARK(BM_seed_index_put_aten)->Name("seed_index_put_/aten")->Arg(3)->UseRealTime();
-#endif
-
-// ---- GPU --------------------------------------------------------------------------------
-
-#if STRATA_BENCH_CUDA
-// The seed's 3-element case is timed on the host side (see
-// time_with_cuda_events), where a bandwidth would mean nothing.
-template <typename Op>
-void time_on_gpu(benchmark::State& state, const Op& op) {
-  if (strata::bench::time_with_cuda_events(state, op, 3)) set_bytes(state, state.range(0));
-}
-
-/// Runs a strata GPU case in default or deterministic mode.
-template <typename Op>
-void run_strata_gpu(benchmark::State& state, const std::string& kind, bool deterministic, const Op& op) {
-  if (!strata::cuda::is_available()) return state.SkipWithError("no CUDA device");
-  StrataCase c = strata_case(kind, state.range(0), strata::Device("cuda"));
-  strata::set_deterministic(deterministic);
-  time_on_gpu(state, [&] { op(c); });
-  strata::set_deterministic(false);
-}
-
-void BM_gpu_scatter_add_strata(benchmark::State& s) {
-  run_strata_gpu(s, "scatter", false, [](StrataCase& c) { c.self.scatter_add_(0, c.index, c.values); });
-}
-void BM_gpu_scatter_add_det_strata(benchmark::State& s) {
-  run_strata_gpu(s, "scatter", true, [](StrataCase& c) { c.self.scatter_add_(0, c.index, c.values); });
-}
-void BM_gpu_scatter_strata(benchmark::State& s) {
-  run_strata_gpu(s, "scatter", false, [](StrataCase& c) { c.self.scatter_(0, c.index, c.values); });
-}
-void BM_gpu_index_put_strata(benchmark::State& s) {
-  run_strata_gpu(s, "put", false, [](StrataCase& c) { c.self.index_put_({c.index, c.index2}, c.values, false); });
-}
-void BM_gpu_index_put_acc_strata(benchmark::State& s) {
-  run_strata_gpu(s, "put", false, [](StrataCase& c) { c.self.index_put_({c.index, c.index2}, c.values, true); });
-}
-void BM_gpu_index_put_acc_det_strata(benchmark::State& s) {
-  run_strata_gpu(s, "put", true, [](StrataCase& c) { c.self.index_put_({c.index, c.index2}, c.values, true); });
-}
-void BM_gpu_index_add_rows_strata(benchmark::State& s) {
-  run_strata_gpu(s, "rows", false, [](StrataCase& c) { c.self.index_add_(0, c.index, c.values); });
-}
-void BM_gpu_hotspot_scatter_add_strata(benchmark::State& s) {
-  run_strata_gpu(s, "hotspot", false, [](StrataCase& c) { c.self.scatter_add_(0, c.index, c.values); });
-}
-void BM_gpu_seed_index_put_strata(benchmark::State& state) {
-  if (!strata::cuda::is_available()) return state.SkipWithError("no CUDA device");
-  const strata::Device cuda("cuda");
-  Tensor t = strata::zeros({5, 5}, options(strata::kFloat32, cuda));
-  Tensor idx = strata::tensor({{1, 1}, {2, 2}, {3, 3}}, cuda);
-  Tensor rows = idx.select(1, 0), cols = idx.select(1, 1);
-  Tensor values = strata::tensor({10.f, 20.f, 30.f}, cuda);
-  time_on_gpu(state, [&] { t.index_put_({rows, cols}, values); });
-}
-
-void register_gpu_sizes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : kSizes) b->Arg(n);
-  b->UseManualTime();
-}
-
-BENCHMARK(BM_gpu_scatter_add_strata)->Name("GPU_scatter_add_/strata")->Apply(register_gpu_sizes);
-BENCHMARK(BM_gpu_scatter_add_det_strata)->Name("GPU_scatter_add_det/strata")->Apply(register_gpu_sizes);
-BENCHMARK(BM_gpu_scatter_strata)->Name("GPU_scatter_/strata")->Apply(register_gpu_sizes);
-BENCHMARK(BM_gpu_index_put_strata)->Name("GPU_index_put_/strata")->Apply(register_gpu_sizes);
-BENCHMARK(BM_gpu_index_put_acc_strata)->Name("GPU_index_put_acc/strata")->Apply(register_gpu_sizes);
-BENCHMARK(BM_gpu_index_put_acc_det_strata)->Name("GPU_index_put_acc_det/strata")->Apply(register_gpu_sizes);
-BENCHMARK(BM_gpu_index_add_rows_strata)->Name("GPU_index_add_rows/strata")->Apply(register_gpu_sizes);
-BENCHMARK(BM_gpu_hotspot_scatter_add_strata)->Name("GPU_hotspot_scatter_add_/strata")->Arg(kMi)->UseManualTime();
-BENCHMARK(BM_gpu_seed_index_put_strata)->Name("GPU_seed_index_put_/strata")->Arg(3)->UseManualTime();
-
-#if STRATA_HAVE_ATEN
-template <typename Op>
-void run_torch_gpu(benchmark::State& state, const std::string& kind, bool deterministic, const Op& op) {
-  if (!at::hasCUDA()) return state.SkipWithError("ATen has no CUDA");
-  AtenCase c = aten_case(kind, state.range(0), at::kCUDA);
-  at::globalContext().setDeterministicAlgorithms(deterministic, /*warn_only=*/true);
-  time_on_gpu(state, [&] { op(c); });
-  at::globalContext().setDeterministicAlgorithms(false, false);
-}
-
-void BM_gpu_scatter_add_torch(benchmark::State& s) {
-  run_torch_gpu(s, "scatter", false, [](AtenCase& c) { c.self.scatter_add_(0, c.index, c.values); });
-}
-void BM_gpu_scatter_add_det_torch(benchmark::State& s) {
-  run_torch_gpu(s, "scatter", true, [](AtenCase& c) { c.self.scatter_add_(0, c.index, c.values); });
-}
-void BM_gpu_scatter_torch(benchmark::State& s) {
-  run_torch_gpu(s, "scatter", false, [](AtenCase& c) { c.self.scatter_(0, c.index, c.values); });
-}
-void BM_gpu_index_put_torch(benchmark::State& s) {
-  run_torch_gpu(s, "put", false, [](AtenCase& c) { c.self.index_put_(aten_indices(c), c.values, false); });
-}
-void BM_gpu_index_put_acc_torch(benchmark::State& s) {
-  run_torch_gpu(s, "put", false, [](AtenCase& c) { c.self.index_put_(aten_indices(c), c.values, true); });
-}
-void BM_gpu_index_put_acc_det_torch(benchmark::State& s) {
-  run_torch_gpu(s, "put", true, [](AtenCase& c) { c.self.index_put_(aten_indices(c), c.values, true); });
-}
-void BM_gpu_index_add_rows_torch(benchmark::State& s) {
-  run_torch_gpu(s, "rows", false, [](AtenCase& c) { c.self.index_add_(0, c.index, c.values); });
-}
-void BM_gpu_hotspot_scatter_add_torch(benchmark::State& s) {
-  run_torch_gpu(s, "hotspot", false, [](AtenCase& c) { c.self.scatter_add_(0, c.index, c.values); });
-}
-void BM_gpu_seed_index_put_torch(benchmark::State& state) {
-  if (!at::hasCUDA()) return state.SkipWithError("ATen has no CUDA");
-  at::Tensor t = at::zeros({5, 5}, at::device(at::kCUDA));
-  at::Tensor idx = at::tensor({1, 1, 2, 2, 3, 3}, at::kLong).view({3, 2}).to(at::kCUDA);
-  c10::List<c10::optional<at::Tensor>> indices;
-  indices.push_back(idx.select(1, 0));
-  indices.push_back(idx.select(1, 1));
-  at::Tensor values = at::tensor({10.f, 20.f, 30.f}).to(at::kCUDA);
-  time_on_gpu(state, [&] { t.index_put_(indices, values, false); });
-}
-
-BENCHMARK(BM_gpu_scatter_add_torch)->Name("GPU_scatter_add_/torch")->Apply(register_gpu_sizes);
-BENCHMARK(BM_gpu_scatter_add_det_torch)->Name("GPU_scatter_add_det/torch")->Apply(register_gpu_sizes);
-BENCHMARK(BM_gpu_scatter_torch)->Name("GPU_scatter_/torch")->Apply(register_gpu_sizes);
-BENCHMARK(BM_gpu_index_put_torch)->Name("GPU_index_put_/torch")->Apply(register_gpu_sizes);
-BENCHMARK(BM_gpu_index_put_acc_torch)->Name("GPU_index_put_acc/torch")->Apply(register_gpu_sizes);
-BENCHMARK(BM_gpu_index_put_acc_det_torch)->Name("GPU_index_put_acc_det/torch")->Apply(register_gpu_sizes);
-BENCHMARK(BM_gpu_index_add_rows_torch)->Name("GPU_index_add_rows/torch")->Apply(register_gpu_sizes);
-BENCHMARK(BM_gpu_hotspot_scatter_add_torch)->Name("GPU_hotspot_scatter_add_/torch")->Arg(kMi)->UseManualTime();
-BENCHMARK(BM_gpu_seed_index_put_torch)->Name("GPU_seed_index_put_/torch")->Arg(3)->UseManualTime();
-#endif
-#endif
 
 // ---- the ratio table --------------------------------------------------------------------
 
@@ -690,6 +420,7 @@ void add_rows(Table& table, const std::map<std::string, Timing>& results, const 
 }  // namespace
 
 int main(int argc, char** argv) {
+  for (const BenchCase& c : bench_cases()) register_case(c);
   MedianCollector reporter;
   if (!strata::bench::run_benchmarks(argc, argv, reporter)) return 1;
   const auto& results = reporter.timings();
