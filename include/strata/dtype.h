@@ -90,10 +90,12 @@ STRATA_INLINE float half_bits_to_float(uint16_t h) {
   return bits_float(sign | ((exponent + 112u) << 23) | (mantissa << 13));
 }
 
-// bfloat16: the top half of a float, rounded to nearest even; NaN stays quiet NaN.
+// bfloat16: the top half of a float, rounded to nearest even. Every NaN becomes
+// the one quiet NaN 0x7fc0 (sign and payload dropped), as c10::BFloat16 does,
+// so that NaN results have PyTorch's bits on the CPU and the GPU alike.
 STRATA_INLINE uint16_t float_to_bfloat16_bits(float f) {
   const uint32_t x = float_bits(f);
-  if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((x >> 16) | 0x0040u);
+  if ((x & 0x7fffffffu) > 0x7f800000u) return 0x7fc0u;
   const uint32_t rounding_bias = 0x7fffu + ((x >> 16) & 1u);
   return static_cast<uint16_t>((x + rounding_bias) >> 16);
 }

@@ -6,7 +6,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
+#include <random>
 #include <sstream>
 
 #include "src/core/scalar_convert.h"
@@ -82,6 +84,24 @@ TEST(DType, HalfAndBFloat16HostConversions) {
   EXPECT_TRUE(std::isnan(static_cast<float>(Half::from_bits(0x7E00))));
   EXPECT_EQ(BFloat16(1.0f).bits, 0x3F80);
   EXPECT_EQ(static_cast<float>(BFloat16::from_bits(0x4049)), 3.140625f);
+}
+
+TEST(DType, NaNsConvertToPyTorchsBits) {
+  // Random NaNs of either sign and any payload: BFloat16 gives c10's one quiet
+  // NaN 0x7fc0; Half keeps the sign with the quiet payload 0x200, as c10's
+  // fp16 conversion. Infinities and the largest finite values are unchanged.
+  std::mt19937 rng(static_cast<uint32_t>(::testing::UnitTest::GetInstance()->random_seed()));
+  for (int i = 0; i < 1000; ++i) {
+    const uint32_t bits = (rng() & 0x807fffffu) | 0x7f800000u | (1u + rng() % 0x7fffffu);
+    float nan;
+    std::memcpy(&nan, &bits, sizeof nan);
+    ASSERT_TRUE(std::isnan(nan)) << std::hex << bits;
+    EXPECT_EQ(BFloat16(nan).bits, 0x7fc0) << std::hex << bits;
+    EXPECT_EQ(Half(nan).bits, (bits >> 31) != 0 ? 0xfe00 : 0x7e00) << std::hex << bits;
+  }
+  EXPECT_EQ(BFloat16(-INFINITY).bits, 0xff80);
+  EXPECT_EQ(BFloat16(INFINITY).bits, 0x7f80);
+  EXPECT_EQ(BFloat16(static_cast<float>(BFloat16::from_bits(0xff7f))).bits, 0xff7f);
 }
 
 TEST(Scalar, KindsAndConversions) {
