@@ -563,10 +563,29 @@ std::optional<ScatterInputs> check_scatter(const Tensor& self, int64_t dim, cons
   return inputs;
 }
 
+/// PyTorch's CPU loops convert a scalar (scatter_'s value; index_add_'s alpha
+/// for a self of two or more dimensions) to self's dtype element by element,
+/// after checking that element's index. So when the scalar does not fit the
+/// dtype and the first index the loop meets (the one at coordinates 0, ..., 0)
+/// is out of range, that index is the error; a bad index further on is not.
+/// Throws that IndexError; the caller then refuses the scalar.
+void check_first_index_before_scalar(const Scalar& scalar, DType dtype, const Tensor& index, int64_t dim,
+                                     int64_t size) {
+  if (detail::scalar_fits(scalar, dtype) || index.numel() == 0) return;
+  const Tensor first =
+      index.dim() == 0 ? index : index.as_strided(Shape(static_cast<size_t>(index.dim()), 1), index.strides());
+  const IndexBound bound{&first, dim, size};
+  check_index_bounds(&bound, 1, /*allow_negative=*/false);
+}
+
 const Tensor& scatter_impl(const Tensor& self, int64_t dim, const Tensor& index, const Tensor* src,
                            const Scalar* value, ScatterReduce reduce) {
   const std::optional<ScatterInputs> in = check_scatter(self, dim, index, src, /*defer_bounds=*/true);
   if (!in) return self;
+  if (value != nullptr) {
+    check_first_index_before_scalar(*value, self.dtype(), in->index, in->dim,
+                                    sizes_1d(self)[static_cast<size_t>(in->dim)]);
+  }
   ScatterDesc d = scatter_desc(self, in->dim, in->index, in->src_or_null(), value);
   d.reduce = reduce;
   const IndexBound bound{&in->index, in->dim, sizes_1d(self)[static_cast<size_t>(in->dim)]};
@@ -738,11 +757,12 @@ const Tensor& Tensor::index_add_(int64_t dim, const Tensor& index, const Tensor&
   const Tensor src = ops::checked_input(*this, source);
   // Unlike add_, PyTorch's index_add_ has no rules of its own for alpha: it
   // converts it to self's dtype with the checked conversion, where its kernel
-  // does (for a self of one or no dimension always, for more only when the
-  // index is not empty). A floating alpha for an integer self is truncated
-  // (2.5 adds 2 * source), a Boolean one counts as 1 or 0, and one the dtype
-  // cannot hold (300 for int8, NaN for an integer self, 1e39 for float32) is
-  // refused.
+  // does (for a self of one or no dimension always, before any index; for
+  // more only when the index is not empty, after checking the first index).
+  // A floating alpha for an integer self is truncated (2.5 adds 2 * source),
+  // a Boolean one counts as 1 or 0, and one the dtype cannot hold (300 for
+  // int8, NaN for an integer self, 1e39 for float32) is refused.
+  if (this->dim() > 1) check_first_index_before_scalar(alpha, dtype(), idx, dim, self_sizes[static_cast<size_t>(dim)]);
   if (this->dim() <= 1 || index.numel() > 0) detail::check_scalar_fits(alpha, dtype());
   if (index.numel() == 0) return *this;
 

@@ -799,6 +799,13 @@ void scatter_family_case(Fuzzer& f, ScatterOp op, Rng& rng) {
           chance(rng, 0.5) ? bound + rand_int(rng, 0, 2) : -rand_int(rng, 1, 3);
     }
   }
+  if (fault == "value overflows the dtype" && !index_values.empty() && chance(rng, 0.5)) {
+    // And a bad index, often the first: PyTorch checks each element's index
+    // before it converts the value for it, so only a bad first index wins.
+    const size_t at = chance(rng, 0.5) ? 0 : static_cast<size_t>(rng() % index_values.size());
+    index_values[at] = chance(rng, 0.5) ? bound + rand_int(rng, 0, 2) : -rand_int(rng, 1, 3);
+    fault = "value overflows the dtype, index out of range";
+  }
   if (fault.empty() && bound == 0 && index_numel > 0) fault = "index into a size-0 dim";
 
   DType index_dtype = kInt64;
@@ -822,7 +829,8 @@ void scatter_family_case(Fuzzer& f, ScatterOp op, Rng& rng) {
     for (size_t k = 0; k < index_shape.size(); ++k) {
       if (k != du && index_shape[k] > 1) expandable.push_back(k);
     }
-    if (!expandable.empty() && fault != "index dtype" && fault != "index out of range" && chance(rng, 0.15)) {
+    const bool bad_value = fault == "index out of range" || fault == "value overflows the dtype, index out of range";
+    if (!expandable.empty() && fault != "index dtype" && !bad_value && chance(rng, 0.15)) {
       const size_t k = pick(rng, expandable);
       index = make_expanded(values.narrow(static_cast<int64_t>(k), 0, 1).contiguous(), index_shape, rng);
     } else {
@@ -860,7 +868,8 @@ void scatter_family_case(Fuzzer& f, ScatterOp op, Rng& rng) {
   if (fault == "reduce name") reduce = pick(rng, std::vector<std::string>{"max", "add", "multiply", "Sum", ""});
   Scalar value;
   if (op == ScatterOp::ScatterValue) {
-    value = fault == "value overflows the dtype" ? *overflowing_scalar(dtype, rng) : random_scalar(dtype, rng);
+    value = starts_with(fault, "value overflows the dtype") ? *overflowing_scalar(dtype, rng)
+                                                             : random_scalar(dtype, rng);
   }
   if (fault == "value overflows the dtype" && index_numel == 0) fault = "";  // a no-op: nothing converted
   // An out-of-place form writes a fresh clone: no overlap to refuse.
@@ -1397,8 +1406,8 @@ void index_add_case(Fuzzer& f, Rng& rng) {
   if (fault == "index out of range") {
     if (index_values.empty()) {
       fault = "";
-    } else {
-      index_values[static_cast<size_t>(rng() % index_values.size())] =
+    } else {  // often the first, which decides the order of errors with a bad alpha (below)
+      index_values[chance(rng, 0.3) ? 0 : static_cast<size_t>(rng() % index_values.size())] =
           chance(rng, 0.5) ? bound + rand_int(rng, 0, 2) : -rand_int(rng, 1, 3);
     }
   }
@@ -1411,10 +1420,10 @@ void index_add_case(Fuzzer& f, Rng& rng) {
   // (truncated on an integer self, as PyTorch does); powers of two for random
   // floats, so that alpha * x is exact. A negative integer wraps into uint8 in
   // both libraries; a negative float, or an alpha the dtype cannot hold (3 % of
-  // the cases without another fault), is refused by both. (With a bad index
-  // value too, ATen's CPU loop over a self of several dimensions reports
-  // whichever it meets first, the index only when it is the first one;
-  // strata, as ATen's 1-D loop and PyTorch's CUDA kernel, converts alpha first.)
+  // the cases without another fault, 20 % of those with a bad index value), is
+  // refused by both. With a bad index value too, a self of several dimensions
+  // reports the index when it is the first one (PyTorch's loop checks each
+  // index before add_ converts alpha), a 1-D self always the alpha.
   const bool floats = is_floating_point(dtype) && chance(rng, 0.5);
   Scalar alpha(int64_t{1});
   const int a = static_cast<int>(rng() % 100);
@@ -1429,7 +1438,8 @@ void index_add_case(Fuzzer& f, Rng& rng) {
             : a < 90 ? Scalar(pick(rng, std::vector<double>{0.5, 2.5, -1.5}))
                      : Scalar(chance(rng, 0.5));
   }
-  if (fault.empty() && chance(rng, 0.03)) {
+  const bool bad_index = fault == "index out of range" || fault == "index into a size-0 dim";
+  if ((fault.empty() && chance(rng, 0.03)) || (bad_index && chance(rng, 0.2))) {
     switch (dtype) {
       case kUInt8: case kInt8: case kInt16: alpha = Scalar(int64_t{1} << 20); break;
       case kInt32: alpha = Scalar(1e10); break;

@@ -236,6 +236,68 @@ TEST_P(ScatterTest, IndexAddAlphaIsConvertedToSelfsDtype) {
   EXPECT_EQ(host_values(floats), (std::vector<double>{0, INFINITY, 0}));
 }
 
+// A scalar the dtype cannot hold together with a bad index: PyTorch's CPU
+// loops convert scatter_'s value (and index_add_'s alpha, for a self of two or
+// more dimensions) element by element after checking that element's index, so
+// a bad first index (coordinates 0, ..., 0) is reported and a bad index further
+// on is not; a 1-D index_add_ converts alpha before any index; an empty index
+// converts nothing. Self stays unchanged either way.
+TEST_P(ScatterTest, ScalarThatDoesNotFitMeetsTheFirstIndexFirst) {
+  std::mt19937 rng(static_cast<uint32_t>(::testing::UnitTest::GetInstance()->random_seed()));
+  const std::string overflow = "value cannot be converted to type uint8 without overflow";
+  for (int round = 0; round < 20; ++round) {
+    const int64_t rows = 2 + static_cast<int64_t>(rng() % 6), cols = 1 + static_cast<int64_t>(rng() % 5);
+    const bool along_cols = rng() % 2 == 0;
+    const int64_t dim = along_cols ? 1 : 0, bound = along_cols ? cols : rows;
+    Tensor self = random_values({rows, cols}, kUInt8, dev(), rng, 100);
+    const auto before = host_values(self);
+    // scatter_ of -1.5 through an index of self's shape, row-major or
+    // transposed (its first element is the one at (0, 0) either way).
+    const bool transposed = rng() % 2 == 0;
+    const auto index_of = [&](const std::vector<int64_t>& v) {
+      if (!transposed) return from_vector<int64_t>(v, Shape{rows, cols}, opts(kInt64));
+      std::vector<int64_t> columns(v.size());
+      for (int64_t i = 0; i < rows; ++i) {
+        for (int64_t j = 0; j < cols; ++j) columns[static_cast<size_t>(j * rows + i)] = v[static_cast<size_t>(i * cols + j)];
+      }
+      return from_vector<int64_t>(columns, Shape{cols, rows}, opts(kInt64)).t();
+    };
+    std::vector<int64_t> values = random_index({rows, cols}, bound, dev(), rng).to_vector<int64_t>();
+    const size_t later = 1 + rng() % (values.size() - 1);
+    const int64_t bad = rng() % 2 == 0 ? bound + static_cast<int64_t>(rng() % 3) : -1 - static_cast<int64_t>(rng() % 3);
+    values[later] = bad;
+    const Tensor later_bad = index_of(values);
+    EXPECT_EQ(error_message<DTypeError>([&] { self.scatter_(dim, later_bad, Scalar(-1.5)); }), overflow);
+    values[0] = bad;
+    const Tensor first_bad = index_of(values);
+    const std::string bad_text = "index " + std::to_string(bad) + " is out of bounds for dimension " +
+                                 std::to_string(dim) + " with size " + std::to_string(bound);
+    EXPECT_EQ(error_message<IndexError>([&] { self.scatter_(dim, first_bad, Scalar(-1.5)); }), bad_text);
+    EXPECT_EQ(error_message<IndexError>([&] { (void)self.scatter(dim, first_bad, Scalar(300)); }), bad_text);
+    EXPECT_EQ(error_message<IndexError>([&] { self.scatter_(dim, first_bad, Scalar(7)); }), bad_text);
+    EXPECT_NO_THROW(self.scatter_(dim, zeros({0, 0}, opts(kInt64)), Scalar(-1.5)));
+    // index_add_ with alpha 300 along dim: the first index, then alpha.
+    const int64_t n = 2 + static_cast<int64_t>(rng() % 4);
+    const Tensor source = random_values(along_cols ? Shape{rows, n} : Shape{n, cols}, kUInt8, dev(), rng, 100);
+    std::vector<int64_t> picks = random_index({n}, bound, dev(), rng).to_vector<int64_t>();
+    picks[1 + rng() % (picks.size() - 1)] = bad;
+    EXPECT_EQ(error_message<DTypeError>([&] { self.index_add_(dim, from_vector<int64_t>(picks, opts(kInt64)), source, 300); }),
+              overflow);
+    picks[0] = bad;
+    const Tensor first_pick_bad = from_vector<int64_t>(picks, opts(kInt64));
+    EXPECT_EQ(error_message<IndexError>([&] { self.index_add_(dim, first_pick_bad, source, 300); }), bad_text);
+    EXPECT_EQ(error_message<IndexError>([&] { self.index_add_(dim, first_pick_bad.to(kInt32), source, -1.5); }),
+              bad_text);
+    // 1-D: alpha first.
+    Tensor column = self.select(1 - dim, 0);
+    EXPECT_EQ(error_message<DTypeError>([&] {
+                column.index_add_(0, first_pick_bad, source.select(1 - dim, 0), 300);
+              }),
+              overflow);
+    EXPECT_EQ(host_values(self), before) << "round " << round;
+  }
+}
+
 // Float16/BFloat16 index_add_ with an alpha rounds as PyTorch's index_add_
 // does: alpha to the dtype, alpha * src to the dtype, then the sum (computed in
 // float) to the dtype, in index order (ScatterCoverageTest's
