@@ -18,7 +18,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <functional>
 #include <map>
 #include <random>
 #include <string>
@@ -299,7 +298,8 @@ void set_case_bytes(benchmark::State& state, const BenchCase& c) {
 #if STRATA_BENCH_CUDA
 /// Times one GPU case (CUDA events; the 3-element case on the host side, see
 /// time_with_cuda_events) in default or deterministic mode.
-void time_gpu_case(benchmark::State& state, const BenchCase& c, const std::function<void()>& op) {
+template <typename Op>
+void time_gpu_case(benchmark::State& state, const BenchCase& c, const Op& op) {
   if (strata::bench::time_with_cuda_events(state, op, 3)) set_case_bytes(state, c);
 }
 #endif

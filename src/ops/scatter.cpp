@@ -582,13 +582,11 @@ const Tensor& scatter_impl(const Tensor& self, int64_t dim, const Tensor& index,
                            const Scalar* value, ScatterReduce reduce) {
   const std::optional<ScatterInputs> in = check_scatter(self, dim, index, src, /*defer_bounds=*/true);
   if (!in) return self;
-  if (value != nullptr) {
-    check_first_index_before_scalar(*value, self.dtype(), in->index, in->dim,
-                                    sizes_1d(self)[static_cast<size_t>(in->dim)]);
-  }
+  const int64_t size = sizes_1d(self)[static_cast<size_t>(in->dim)];
+  if (value != nullptr) check_first_index_before_scalar(*value, self.dtype(), in->index, in->dim, size);
   ScatterDesc d = scatter_desc(self, in->dim, in->index, in->src_or_null(), value);
   d.reduce = reduce;
-  const IndexBound bound{&in->index, in->dim, sizes_1d(self)[static_cast<size_t>(in->dim)]};
+  const IndexBound bound{&in->index, in->dim, size};
   run_checked_scatter_update(d, self.device(), &bound, 1, /*allow_negative=*/false);
   return self;
 }
@@ -762,8 +760,12 @@ const Tensor& Tensor::index_add_(int64_t dim, const Tensor& index, const Tensor&
   // A floating alpha for an integer self is truncated (2.5 adds 2 * source),
   // a Boolean one counts as 1 or 0, and one the dtype cannot hold (300 for
   // int8, NaN for an integer self, 1e39 for float32) is refused.
-  if (this->dim() > 1) check_first_index_before_scalar(alpha, dtype(), idx, dim, self_sizes[static_cast<size_t>(dim)]);
-  if (this->dim() <= 1 || index.numel() > 0) detail::check_scalar_fits(alpha, dtype());
+  if (this->dim() <= 1) {
+    detail::check_scalar_fits(alpha, dtype());
+  } else if (index.numel() > 0) {
+    check_first_index_before_scalar(alpha, dtype(), idx, dim, self_sizes[static_cast<size_t>(dim)]);
+    detail::check_scalar_fits(alpha, dtype());
+  }
   if (index.numel() == 0) return *this;
 
   ScatterDesc d;
