@@ -36,6 +36,8 @@
 #include <c10/util/Exception.h>
 #include <gtest/gtest.h>
 
+#include <cxxabi.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -46,12 +48,14 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <numeric>
 #include <optional>
 #include <random>
 #include <set>
 #include <sstream>
 #include <string>
+#include <typeinfo>
 #include <vector>
 
 #include "strata/strata.h"
@@ -324,26 +328,23 @@ struct Outcome {
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
+/// A strata error's category: its class name without the namespace
+/// ("IndexError", "ShapeError", ... or "Error" for the base).
+std::string category_of(const Error& e) {
+  const char* mangled = typeid(e).name();
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
+  std::string text = status == 0 ? name.get() : mangled;
+  const std::string prefix = "strata::";
+  return text.rfind(prefix, 0) == 0 ? text.substr(prefix.size()) : text;
+}
+
 template <typename Fn>
 Outcome capture_strata(Fn&& fn) {
   try {
     fn();
-  } catch (const IndexError& e) {
-    return {true, "IndexError", first_line(e.message())};
-  } catch (const ShapeError& e) {
-    return {true, "ShapeError", first_line(e.message())};
-  } catch (const DTypeError& e) {
-    return {true, "DTypeError", first_line(e.message())};
-  } catch (const OverlapError& e) {
-    return {true, "OverlapError", first_line(e.message())};
-  } catch (const ValueError& e) {
-    return {true, "ValueError", first_line(e.message())};
-  } catch (const NotSupportedError& e) {
-    return {true, "NotSupportedError", first_line(e.message())};
-  } catch (const DeviceError& e) {
-    return {true, "DeviceError", first_line(e.message())};
   } catch (const Error& e) {
-    return {true, "Error", first_line(e.message())};
+    return {true, category_of(e), first_line(e.message())};
   } catch (const std::exception& e) {
     return {true, "not a strata::Error", first_line(e.what())};
   }
