@@ -38,9 +38,9 @@
 
 namespace {
 
-constexpr int64_t kKiB = 1024;
-constexpr int64_t kMiB = 1024 * kKiB;
-const std::vector<int64_t> kSizes = {512, 64 * kKiB, kMiB, 64 * kMiB};
+using strata::bench::kKi;
+using strata::bench::kMi;
+const std::vector<int64_t> kSizes = {512, 64 * kKi, kMi, 64 * kMi};
 
 // Sizes of the random mix: log-uniform from 512 B to 64 MiB, fixed seed.
 const std::vector<size_t>& mix_sizes() {
@@ -228,10 +228,7 @@ using strata::bench::Timings;
 
 std::string size_label(const std::string& arg) {
   if (arg.empty()) return "mix";
-  int64_t bytes = std::stoll(arg);
-  if (bytes >= kMiB) return std::to_string(bytes / kMiB) + " MiB";
-  if (bytes >= kKiB) return std::to_string(bytes / kKiB) + " KiB";
-  return std::to_string(bytes) + " B";
+  return strata::bench::count_label(std::stoll(arg), "B", " B");
 }
 
 void print_ratio_table(const Timings& medians, const std::string& title,

@@ -25,6 +25,17 @@
 
 namespace strata::bench {
 
+constexpr int64_t kKi = 1024;
+constexpr int64_t kMi = 1024 * kKi;
+
+/// "64 Ki", "16 Mi", or the count itself below 1 Ki (`unit`, e.g. "iB",
+/// follows Ki and Mi; `plain_unit` follows a count below 1 Ki).
+inline std::string count_label(int64_t n, const std::string& unit = "", const std::string& plain_unit = "") {
+  if (n >= kMi && n % kMi == 0) return std::to_string(n / kMi) + " Mi" + unit;
+  if (n >= kKi && n % kKi == 0) return std::to_string(n / kKi) + " Ki" + unit;
+  return std::to_string(n) + plain_unit;
+}
+
 /// Median real time, main-thread CPU time (ns) and bytes/s of one benchmark.
 struct Timing {
   double real_ns = 0;

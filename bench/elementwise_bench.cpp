@@ -29,8 +29,8 @@ namespace {
 using strata::Shape;
 using strata::Tensor;
 
-constexpr int64_t kKi = 1024;
-constexpr int64_t kMi = 1024 * kKi;
+using strata::bench::kKi;
+using strata::bench::kMi;
 const std::vector<int64_t> kSizes = {9, 64 * kKi, kMi, 16 * kMi, 64 * kMi};
 
 // The seed's 3x3 at 9 elements, else a 1-D tensor.
@@ -318,11 +318,7 @@ BENCHMARK(BM_gpu_broadcast_add_inplace_torch)->Name("GPU_bcast_add_/torch")->App
 using strata::bench::MedianCollector;
 using strata::bench::Table;
 
-std::string size_label(int64_t n) {
-  if (n >= kMi) return std::to_string(n / kMi) + " Mi";
-  if (n >= kKi) return std::to_string(n / kKi) + " Ki";
-  return n == 9 ? "9 (3x3)" : std::to_string(n);
-}
+std::string size_label(int64_t n) { return n == 9 ? "9 (3x3)" : strata::bench::count_label(n); }
 
 using Results = strata::bench::Timings;
 

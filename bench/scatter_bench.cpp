@@ -34,8 +34,8 @@ namespace {
 using strata::Shape;
 using strata::Tensor;
 
-constexpr int64_t kKi = 1024;
-constexpr int64_t kMi = 1024 * kKi;
+using strata::bench::kKi;
+using strata::bench::kMi;
 const std::vector<int64_t> kSizes = {64 * kKi, kMi, 16 * kMi};
 constexpr int64_t kSide = 4096;     // index_put_ target: kSide x kSide float32
 constexpr int64_t kRowWidth = 64;   // index_add_ rows
@@ -400,11 +400,7 @@ using strata::bench::MedianCollector;
 using strata::bench::Table;
 using strata::bench::Timing;
 
-std::string size_label(int64_t n) {
-  if (n >= kMi) return std::to_string(n / kMi) + " Mi";
-  if (n >= kKi) return std::to_string(n / kKi) + " Ki";
-  return std::to_string(n);
-}
+std::string size_label(int64_t n) { return strata::bench::count_label(n); }
 
 void add_rows(Table& table, const std::map<std::string, Timing>& results, const std::string& op,
               const std::string& ours, const std::string& theirs) {
