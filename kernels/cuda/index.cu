@@ -134,14 +134,17 @@ void sort_and_apply(const ScatterDesc& d, int end_bit, CachingAllocator& allocat
       d, element, keys_in.as<Key>(), positions_in.as<Pos>());
   STRATA_CUDA_CHECK_LAUNCH();
 
+  // The count in Pos, which holds every position: CUB picks its offset type
+  // from the count's, so the 32-bit pairs also get 32-bit offsets.
+  const Pos count = static_cast<Pos>(n);
   size_t scratch_bytes = 0;
   STRATA_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, scratch_bytes, keys_in.as<Key>(), keys_out.as<Key>(),
-                                                    positions_in.as<Pos>(), positions_out.as<Pos>(), n, 0, end_bit,
-                                                    cuda_stream));
+                                                    positions_in.as<Pos>(), positions_out.as<Pos>(), count, 0,
+                                                    end_bit, cuda_stream));
   ScratchBuffer scratch(allocator, scratch_bytes, stream);
   STRATA_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(scratch.as<void>(), scratch_bytes, keys_in.as<Key>(),
                                                     keys_out.as<Key>(), positions_in.as<Pos>(),
-                                                    positions_out.as<Pos>(), n, 0, end_bit, cuda_stream));
+                                                    positions_out.as<Pos>(), count, 0, end_bit, cuda_stream));
 
   dispatch_dtype(d.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;

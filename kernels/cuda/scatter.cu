@@ -9,13 +9,14 @@
 #include <cooperative_groups.h>
 #include <cuda_runtime.h>
 
-#include <atomic>
-#include <cstdlib>
 #include <algorithm>
+#include <atomic>
 #include <climits>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <type_traits>
+#include <vector>
 
 #include "kernels/common/dispatch.h"
 #include "kernels/common/scatter_kernels.h"
@@ -559,12 +560,12 @@ struct CoresidentCache {
     int device;
     int blocks;
   };
-  static constexpr int kEntries = 64;
-  Entry entries[kEntries];
-  int used = 0;
+  // One entry per checked kernel and device (about 20 kernels a device): a
+  // short list, every refusal recorded however many devices there are.
+  std::vector<Entry> entries;
   Entry* find(const void* kernel, int device) {
-    for (int i = 0; i < used; ++i) {
-      if (entries[i].kernel == kernel && entries[i].device == device) return &entries[i];
+    for (Entry& entry : entries) {
+      if (entry.kernel == kernel && entry.device == device) return &entry;
     }
     return nullptr;
   }
@@ -585,7 +586,7 @@ int coresident_blocks(const void* kernel, int device) {
   STRATA_CUDA_CHECK(cudaDeviceGetAttribute(&processors, cudaDevAttrMultiProcessorCount, device));
   STRATA_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_processor, kernel, kBlockThreads, 0));
   const int blocks = cooperative != 0 ? processors * per_processor : 0;
-  if (cache.used < CoresidentCache::kEntries) cache.entries[cache.used++] = CoresidentCache::Entry{kernel, device, blocks};
+  cache.entries.push_back(CoresidentCache::Entry{kernel, device, blocks});
   return blocks;
 }
 
