@@ -4,7 +4,9 @@
 // one thread per destination applies that group's updates serially, rounding to
 // the element type after every step exactly as the CPU loop does. The result
 // is the same bits run after run, and the same bits as the CPU kernel: for
-// scatter_/index_put_ the last duplicate in index order wins.
+// scatter_/index_put_ the last duplicate in index order wins. The key and the
+// apply step are kernels/common/scatter_sorted.h's, which the CPU tests also
+// run (with std::stable_sort in place of the radix sort).
 //
 // This is the only translation unit that includes CUB. Temporary buffers (keys,
 // positions, CUB's scratch) come from the device's caching allocator on the
@@ -17,7 +19,7 @@
 
 #include "kernels/common/dispatch.h"
 #include "kernels/common/scatter_kernels.h"
-#include "kernels/common/scatter_reduce.h"
+#include "kernels/common/scatter_sorted.h"
 #include "kernels/cuda/loops.cuh"
 #include "src/runtime/cuda_check.h"
 #include "strata/memory.h"
@@ -49,28 +51,9 @@ template <typename Key, typename Pos>
 __global__ void destination_keys_kernel(ScatterDesc d, int64_t element, Key* keys, Pos* positions) {
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < d.numel; i += step) {
-    int64_t indexed_offset, direct_offset;
-    scatter_offsets(d, i, indexed_offset, direct_offset);
-    // A bad index makes a meaningless (possibly truncated) key: the guarded
-    // apply kernel then writes nothing.
-    keys[i] = static_cast<Key>(indexed_offset / element);
+    keys[i] = static_cast<Key>(sorted_destination(d, i, element));
     positions[i] = static_cast<Pos>(i);
   }
-}
-
-template <typename T>
-__device__ T load_direct(const ScatterDesc& d, const T& scalar, int64_t position) {
-  return d.direct_is_scalar ? scalar : *reinterpret_cast<const T*>(d.direct + scatter_direct_offset(d, position));
-}
-
-template <ScatterReduce R, typename T, typename Key, typename Pos>
-__device__ T reduce_group(const ScatterDesc& d, const T& scalar, T acc, const Key* keys, const Pos* positions,
-                          int64_t begin, int64_t n) {
-  const Key key = keys[begin];
-  for (int64_t j = begin; j < n && keys[j] == key; ++j) {
-    acc = scatter_combine<R, T>(acc, load_direct(d, scalar, positions[j]), d.alpha);
-  }
-  return acc;
 }
 
 template <typename T, typename Key, typename Pos>
@@ -81,42 +64,8 @@ __global__ void apply_sorted_kernel(ScatterDesc d, int64_t element, const Key* k
   memcpy(&scalar, d.scalar, sizeof(T));
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) {
-    if (d.reduce == ScatterReduce::Assign) {
-      // The last of its destination's run writes (the sort is stable: the last
-      // in index order), with no walk along the run: a destination that most
-      // positions share costs one store, not a serial pass over them all.
-      if (i + 1 < n && keys[i + 1] == keys[i]) continue;
-      *reinterpret_cast<T*>(d.indexed + static_cast<int64_t>(keys[i]) * element) = load_direct(d, scalar, positions[i]);
-      continue;
-    }
-    if (i > 0 && keys[i] == keys[i - 1]) continue;  // not the first of its destination
-    T* dst = reinterpret_cast<T*>(d.indexed + static_cast<int64_t>(keys[i]) * element);
-    switch (d.reduce) {
-      case ScatterReduce::Assign:
-        break;  // above
-      case ScatterReduce::Add:
-        *dst = reduce_group<ScatterReduce::Add, T, Key, Pos>(d, scalar, *dst, keys, positions, i, n);
-        break;
-      case ScatterReduce::Multiply:
-        *dst = reduce_group<ScatterReduce::Multiply, T, Key, Pos>(d, scalar, *dst, keys, positions, i, n);
-        break;
-      case ScatterReduce::Max:
-        *dst = reduce_group<ScatterReduce::Max, T, Key, Pos>(d, scalar, *dst, keys, positions, i, n);
-        break;
-      case ScatterReduce::Min:
-        *dst = reduce_group<ScatterReduce::Min, T, Key, Pos>(d, scalar, *dst, keys, positions, i, n);
-        break;
-      case ScatterReduce::MeanDivide:
-        *dst = reduce_group<ScatterReduce::MeanDivide, T, Key, Pos>(d, scalar, *dst, keys, positions, i, n);
-        break;
-    }
+    apply_sorted_at<T, Key, Pos>(d, scalar, element, keys, positions, i, n);
   }
-}
-
-int key_bits(int64_t max_key) {
-  int bits = 1;
-  while (bits < 64 && (static_cast<unsigned long long>(max_key) >> bits) != 0) ++bits;
-  return bits;
 }
 
 /// The sort and the apply with keys of type Key and positions of type Pos.
@@ -162,8 +111,8 @@ void scatter_update_sorted(const ScatterDesc& d, void* stream, int device) {
   CachingAllocator& allocator = memory::allocator(Device(DeviceType::CUDA, device));
   const int64_t element = static_cast<int64_t>(ElementwiseDesc::dtype_size(d.dtype));
   // Sort only the bits a destination index can use.
-  const int end_bit = key_bits(d.indexed_extent / element);
-  if (end_bit <= 32 && d.numel <= INT32_MAX) {
+  const int end_bit = sorted_key_bits(d.indexed_extent / element);
+  if (sorted_pairs_fit_32_bits(d, end_bit)) {
     sort_and_apply<uint32_t, int32_t>(d, end_bit, allocator, stream);
   } else {
     sort_and_apply<unsigned long long, int64_t>(d, end_bit, allocator, stream);

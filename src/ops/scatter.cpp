@@ -5,6 +5,7 @@
 #include "src/ops/scatter.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -15,6 +16,7 @@
 
 #include "kernels/common/dispatch.h"
 #include "kernels/common/scatter_kernels.h"
+#include "kernels/common/scatter_sorted.h"
 #include "src/core/check.h"
 #include "src/core/scalar_convert.h"
 #include "src/ops/overlap.h"
@@ -293,18 +295,26 @@ void check_index_bounds(const IndexBound* bounds, size_t count, bool allow_negat
   }
 }
 
+bool uses_sorted_path(const ScatterDesc& d) { return is_deterministic() && kernels::duplicate_order_matters(d); }
+
 namespace {
 
-#if STRATA_WITH_CUDA
-/// Whether a GPU scatter update takes the deterministic sorted path: in
-/// deterministic mode, where the order of duplicates shows in the result (a
-/// scalar assigned through duplicates writes the same bits whoever wins, and
-/// the mean's division has no indices).
-bool uses_sorted_path(const ScatterDesc& d) {
-  const bool order_matters = d.num_indices > 0 && !(d.reduce == kernels::ScatterReduce::Assign && d.direct_is_scalar);
-  return is_deterministic() && order_matters;
+std::atomic<SortedPathStandIn> sorted_path_stand_in{nullptr};
+
+/// The test's stand-in for the sorted path when one is set and `d` on `device`
+/// would take that path on a GPU; nullptr otherwise.
+SortedPathStandIn stand_in_for(const ScatterDesc& d, const Device& device) {
+  const SortedPathStandIn stand_in = sorted_path_stand_in.load(std::memory_order_acquire);
+  return stand_in != nullptr && device.is_cpu() && uses_sorted_path(d) ? stand_in : nullptr;
 }
-#endif
+
+}  // namespace
+
+void set_sorted_path_stand_in(SortedPathStandIn stand_in) {
+  sorted_path_stand_in.store(stand_in, std::memory_order_release);
+}
+
+namespace {
 
 /// check_index_bounds, then the kernel; on a GPU instead, in stream order, one
 /// cooperative kernel that validates every index (a min/max over the grid and
@@ -406,7 +416,8 @@ void run_checked_gather(const ScatterDesc& d, const Device& device, const IndexB
 
 void run_checked_scatter_update(const ScatterDesc& d, const Device& device, const IndexBound* bounds,
                                 size_t count, bool allow_negative) {
-  if (device.is_cpu() && fused_route_done(kernels::cpu::scatter_update_checked(d), bounds, count, allow_negative)) {
+  if (device.is_cpu() && stand_in_for(d, device) == nullptr &&
+      fused_route_done(kernels::cpu::scatter_update_checked(d), bounds, count, allow_negative)) {
     return;
   }
   run_checked(d, device, bounds, count, allow_negative, /*gather=*/false);
@@ -415,6 +426,10 @@ void run_checked_scatter_update(const ScatterDesc& d, const Device& device, cons
 void run_scatter_update(const ScatterDesc& d, const Device& device) {
   if (d.numel == 0) return;
   if (device.is_cpu()) {
+    if (const SortedPathStandIn stand_in = stand_in_for(d, device)) {
+      stand_in(d);
+      return;
+    }
     kernels::cpu::scatter_update(d);
     return;
   }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/common/scatter_desc.h"
+#include "strata/export.h"
 #include "strata/tensor.h"
 
 namespace strata::ops::scatter_detail {
@@ -76,6 +77,22 @@ void run_checked_gather(const kernels::ScatterDesc& d, const Device& device, con
 void run_scatter_update(const kernels::ScatterDesc& d, const Device& device);
 /// Runs the gather-mode kernel on `device`.
 void run_gather(const kernels::ScatterDesc& d, const Device& device);
+
+/// Whether a scatter update on a GPU takes the deterministic sorted path
+/// (kernels::cuda::scatter_update_sorted): in deterministic mode, where the
+/// order of duplicates can show in the result.
+bool uses_sorted_path(const kernels::ScatterDesc& d);
+
+/// For tests: a host stand-in for the CUDA sorted path. While one is set, a CPU
+/// scatter update that a GPU would send down the sorted path has its indices
+/// checked by the separate min/max pass (as on a GPU) and is then handed to
+/// `stand_in` in place of the CPU kernels. The tests set one that runs the
+/// sorted path's own steps (kernels/common/scatter_sorted.h) with
+/// std::stable_sort in place of CUB's radix sort, so every CPU test that sets
+/// deterministic mode also runs the GPU's sorted-path logic
+/// (tests/ops/scatter_sorted_stand_in.h). nullptr removes it.
+using SortedPathStandIn = void (*)(const kernels::ScatterDesc& d);
+STRATA_API void set_sorted_path_stand_in(SortedPathStandIn stand_in);
 
 /// Stores `value` converted to `dtype` into the descriptor's scalar slot.
 void set_scalar(kernels::ScatterDesc& d, const Scalar& value, DType dtype);

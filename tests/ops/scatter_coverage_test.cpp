@@ -904,7 +904,7 @@ TEST_P(ScatterCoverageTest, CudaFloatRowSumsEqualCpu) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Devices, ScatterCoverageTest, ::testing::Values("cpu", "cuda"), device_name);
+INSTANTIATE_TEST_SUITE_P(Devices, ScatterCoverageTest, scatter_devices(), device_name);
 
 }  // namespace
 }  // namespace strata

@@ -821,7 +821,7 @@ TEST_P(ScatterTest, ResultsDoNotDependOnThreadCount) {
   Tensor src2 = random_floats({n / 64, 64}, kFloat32, dev(), rng);
   Tensor base2 = random_floats({100, 64}, kFloat32, dev(), rng);
   // On a GPU the thread count is moot; the sorted path must give the same bits.
-  if (GetParam() == "cuda") set_deterministic(true);
+  if (gpu_logic()) set_deterministic(true);
   set_num_threads(1);
   const auto serial = host_bytes(base.scatter_add(0, index, src));
   const auto serial2 = host_bytes(base2.scatter_add(0, index2, src2));
@@ -966,7 +966,7 @@ TEST_P(ScatterTest, ManyAdditionsIntoATargetBeyondL2) {
 // prefetch its destination): the serial loop's result, and a bad value
 // anywhere (the start of a block, inside one, the very last) writes nothing.
 TEST_P(ScatterTest, AssignmentsMaximaAndPairsIntoATargetBeyondL2) {
-  if (GetParam() == "cuda") set_deterministic(true);  // one of the assigned values wins otherwise
+  if (gpu_logic()) set_deterministic(true);  // one of the assigned values wins otherwise
   std::mt19937 rng(36);
   const int64_t slots = (int64_t{1} << 18) + 5;
   const int64_t n = 8 * slots + 7;  // enough updates per slot for two parts
@@ -1016,7 +1016,7 @@ TEST_P(ScatterTest, AssignmentsMaximaAndPairsIntoATargetBeyondL2) {
 }
 
 TEST_P(ScatterTest, ManyAssignmentsIntoFewSlotsKeepTheLastInIndexOrder) {
-  if (GetParam() == "cuda") set_deterministic(true);  // one of the values wins otherwise
+  if (gpu_logic()) set_deterministic(true);  // one of the values wins otherwise
   std::mt19937 rng(34);
   const int64_t n = (int64_t{1} << 19) + 5;  // enough for the CPU's parts
   const int64_t slots = 1000;
@@ -1249,7 +1249,67 @@ TEST_P(ScatterTest, CudaEqualsCpu) {
   EXPECT_EQ(host_bytes(gb.scatter(0, gi, gs)), host_bytes(base.scatter(0, index, src)));
 }
 
-INSTANTIATE_TEST_SUITE_P(Devices, ScatterTest, ::testing::Values("cpu", "cuda"), device_name);
+TEST_P(ScatterTest, SortedPathStandInGivesTheCpuKernelsBits) {
+  if (GetParam() != "cpu-sorted") GTEST_SKIP() << "the host run of the CUDA sorted path";
+  // Random shapes, dims, duplicates (few destinations), a transposed self and
+  // src, every floating dtype and a small-int one, alpha; each op once
+  // through the sorted path's steps and once through the CPU kernel, which
+  // must give the same bytes; and the stand-in must have run exactly then.
+  std::mt19937 rng(29);
+  const Device cpu(DeviceType::CPU);
+  auto& calls = sorted_stand_in_calls();
+  const auto sorted_and_cpu = [&](const char* what, auto&& op) {
+    set_deterministic(true);
+    const int64_t before = calls.load();
+    const std::vector<uint8_t> sorted = host_bytes(op());
+    ASSERT_GT(calls.load(), before) << what << ": the sorted path did not run";
+    ops::scatter_detail::set_sorted_path_stand_in(nullptr);
+    const std::vector<uint8_t> serial = host_bytes(op());
+    ops::scatter_detail::set_sorted_path_stand_in(&sorted_path_on_host);
+    EXPECT_EQ(sorted, serial) << what;
+    set_deterministic(false);
+    const int64_t default_before = calls.load();
+    (void)op();
+    EXPECT_EQ(calls.load(), default_before) << what << ": the stand-in ran outside deterministic mode";
+  };
+  for (int trial = 0; trial < 24; ++trial) {
+    const DType dtype = std::vector<DType>{kFloat32, kFloat16, kBFloat16, kFloat64, kInt16}[trial % 5];
+    const int64_t rows = 2 + static_cast<int64_t>(rng() % 9), cols = 2 + static_cast<int64_t>(rng() % 9);
+    const int64_t n = 64 + static_cast<int64_t>(rng() % 4000);
+    const bool transposed = trial % 2 == 1;
+    Tensor self = transposed ? random_floats({cols, rows}, dtype, cpu, rng).t() : random_floats({rows, cols}, dtype, cpu, rng);
+    if (dtype == kInt16) self = random_values({rows, cols}, dtype, cpu, rng);
+    const auto values = [&](const Shape& shape) {
+      return dtype == kInt16 ? random_values(shape, dtype, cpu, rng) : random_floats(shape, dtype, cpu, rng);
+    };
+    const std::string at = " (" + to_string(dtype) + ", trial " + std::to_string(trial) + ")";
+
+    // Along dim 1: an index of [rows, k] into [rows, cols].
+    const int64_t k = 1 + n / rows;
+    const Tensor index = random_index({rows, k}, cols, cpu, rng);
+    const Tensor src = transposed ? values({k, rows}).t() : values({rows, k});
+    sorted_and_cpu(("scatter_add" + at).c_str(), [&] { return self.scatter_add(1, index, src); });
+    sorted_and_cpu(("scatter" + at).c_str(), [&] { return self.scatter(1, index, src); });
+    for (const char* reduce : {"sum", "prod", "mean", "amax", "amin"}) {
+      for (bool include_self : {true, false}) {
+        sorted_and_cpu(("scatter_reduce " + std::string(reduce) + at).c_str(),
+                       [&] { return self.scatter_reduce(1, index, src, reduce, include_self); });
+      }
+    }
+    // index_put_ with two index tensors (negative ones wrap) and index_add_.
+    Tensor r = random_index({n}, rows, cpu, rng), c = random_index({n}, cols, cpu, rng);
+    if (trial % 3 == 0) r = r + (-rows);
+    const Tensor v = values({n});
+    sorted_and_cpu(("index_put" + at).c_str(), [&] { return self.index_put({r, c}, v); });
+    sorted_and_cpu(("index_put accumulate" + at).c_str(), [&] { return self.index_put({r, c}, v, true); });
+    const Tensor row_index = random_index({k}, rows, cpu, rng);
+    const Tensor row_source = values({k, cols});
+    const double alpha = dtype == kInt16 ? 3.0 : 0.375;
+    sorted_and_cpu(("index_add" + at).c_str(), [&] { return self.index_add(0, row_index, row_source, alpha); });
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Devices, ScatterTest, scatter_devices(), device_name);
 
 }  // namespace
 }  // namespace strata

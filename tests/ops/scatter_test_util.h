@@ -12,11 +12,13 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "strata/strata.h"
+#include "tests/ops/scatter_sorted_stand_in.h"
 
 namespace strata::scatter_test {
 
@@ -25,21 +27,40 @@ inline const std::vector<DType> kAllDTypes = {kBool,    kUInt8,   kInt8,    kInt
 inline const std::vector<DType> kNumericDTypes = {kUInt8,   kInt8,    kInt16,   kInt32,  kInt64,
                                                   kFloat16, kBFloat16, kFloat32, kFloat64};
 
-/// Device parameter: "cpu" or "cuda"; CUDA cases skip without a GPU.
+/// Device parameter: "cpu", "cuda" (skips without a GPU), or "cpu-sorted": the
+/// CPU with the CUDA deterministic sorted path's own steps standing in for the
+/// CPU kernels wherever a GPU would take that path
+/// (scatter_sorted_stand_in.h), so that deterministic-mode tests also check the
+/// GPU's sorted-path logic where there is no GPU.
 class DeviceTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (GetParam() == "cuda" && !cuda::is_available()) GTEST_SKIP() << "no CUDA device";
     set_deterministic(false);
+    if (GetParam() == "cpu-sorted") stand_in_.emplace();
   }
-  void TearDown() override { set_deterministic(false); }
-  Device dev() const { return Device(GetParam()); }
+  void TearDown() override {
+    set_deterministic(false);
+    stand_in_.reset();
+  }
+  Device dev() const { return Device(GetParam() == "cpu-sorted" ? "cpu" : GetParam()); }
   TensorOptions opts(DType dtype) const { return TensorOptions().dtype(dtype).device(dev()); }
+  /// Whether the GPU's code runs the scatter updates: on "cuda", and on
+  /// "cpu-sorted" in deterministic mode. Tests that need one definite winner
+  /// among duplicates set deterministic mode where this is true.
+  bool gpu_logic() const { return GetParam() != "cpu"; }
+
+ private:
+  std::optional<SortedPathOnHost> stand_in_;
 };
 
 inline std::string device_name(const ::testing::TestParamInfo<std::string>& info) {
-  return info.param == "cuda" ? "CUDA" : "CPU";
+  if (info.param == "cuda") return "CUDA";
+  return info.param == "cpu-sorted" ? "CPUSorted" : "CPU";
 }
+
+/// The device parameters of the scatter-family suites.
+inline auto scatter_devices() { return ::testing::Values("cpu", "cuda", "cpu-sorted"); }
 
 /// Small integer values (exact in every dtype, so sums and products compare
 /// exactly): [-8, 8] for signed types, [0, 15] for unsigned, {0, 1} for Bool.
