@@ -103,7 +103,7 @@ STRATA_INLINE void apply_sorted_at(const ScatterDesc& d, const T& scalar, int64_
     case ScatterReduce::Min:
       *dst = sorted_fold_run<ScatterReduce::Min, T, Key, Pos>(d, scalar, *dst, keys, positions, i, n);
       break;
-    case ScatterReduce::MeanDivide:
+    case ScatterReduce::MeanDivide:  // (never sorted today: the division has no indices)
       *dst = sorted_fold_run<ScatterReduce::MeanDivide, T, Key, Pos>(d, scalar, *dst, keys, positions, i, n);
       break;
   }

@@ -87,7 +87,7 @@ inline void sorted_path_on_host(const kernels::ScatterDesc& d) {
   }
 }
 
-/// Installs the stand-in for its lifetime.
+/// Installs the stand-in for its lifetime (none before or after it).
 class SortedPathOnHost {
  public:
   SortedPathOnHost() { ops::scatter_detail::set_sorted_path_stand_in(&sorted_path_on_host); }

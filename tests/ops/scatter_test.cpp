@@ -844,8 +844,10 @@ TEST_P(ScatterTest, ManyAdditionsIntoFewSlotsMatchTheReference) {
   const int64_t n = (int64_t{1} << 17) + 77;  // parts of unequal length
   const int64_t slots = 997;
   const int threads = get_num_threads();
-  const bool gpu = !dev().is_cpu();
+  const bool gpu = gpu_logic();
   for (DType dtype : {kInt32, kInt64, kFloat32, kFloat64}) {
+    // On "cpu-sorted" the exact sums too go through the sorted path's steps.
+    set_deterministic(GetParam() == "cpu-sorted");
     Tensor index = random_index({n}, slots, dev(), rng);
     Tensor src = random_values({n}, dtype, dev(), rng);
     Tensor base = random_values({slots}, dtype, dev(), rng);
@@ -861,7 +863,6 @@ TEST_P(ScatterTest, ManyAdditionsIntoFewSlotsMatchTheReference) {
                                              host_values(floats), {n}, "sum", true, kFloat64);
     // On a GPU the default float sums are atomics in any order: the same bits
     // for every run are promised in deterministic mode (the sorted path).
-    const bool gpu = !dev().is_cpu();
     if (gpu) set_deterministic(true);
     set_num_threads(1);
     const Tensor one_thread = base.scatter_add(0, index, floats);
@@ -1079,10 +1080,12 @@ TEST_P(ScatterTest, ManyReductionsIntoFewSlotsMatchTheSerialLoop) {
   const int64_t n = (int64_t{1} << 17) + 77;
   const int64_t slots = 997;
   const int threads = get_num_threads();
-  const bool gpu = !dev().is_cpu();
+  const bool gpu = gpu_logic();
   Tensor index = random_index({n}, slots, dev(), rng);
   const auto index_values = index.to_vector<int64_t>();
   for (const char* reduce : {"amax", "amin"}) {
+    // On "cpu-sorted" the dtype sweep too goes through the sorted path's steps.
+    set_deterministic(GetParam() == "cpu-sorted");
     for (DType dtype : kAllDTypes) {
       Tensor src = random_values({n}, dtype, dev(), rng, 100);
       Tensor self = random_values({slots}, dtype, dev(), rng, 100);
