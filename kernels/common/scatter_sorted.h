@@ -4,7 +4,7 @@
 // radix sort (tests/ops/scatter_sorted_stand_in.h):
 //   1. every position p gets a key, its destination element's index
 //      (sorted_destination), and the pair (key, p) is sorted by key, stably,
-//      over the low sorted_key_bits of the key: positions keep index order
+//      over the low sorted_end_bit bits of the key: positions keep index order
 //      within a destination;
 //   2. every sorted slot i runs apply_sorted_at independently (one thread
 //      each): an assignment is stored by the last slot of its destination's
@@ -30,11 +30,12 @@ inline bool duplicate_order_matters(const ScatterDesc& d) {
   return d.num_indices > 0 && !(d.reduce == ScatterReduce::Assign && d.direct_is_scalar);
 }
 
-/// How many low key bits the sort must order: enough for every key up to
-/// `max_key` (at least 1).
-inline int sorted_key_bits(int64_t max_key) {
+/// How many low key bits the sort must order: enough for every destination
+/// element's index (at least 1).
+inline int sorted_end_bit(const ScatterDesc& d) {
+  const auto max_key = static_cast<unsigned long long>(d.indexed_extent / static_cast<int64_t>(dtype_size(d.dtype)));
   int bits = 1;
-  while (bits < 64 && (static_cast<unsigned long long>(max_key) >> bits) != 0) ++bits;
+  while (bits < 64 && (max_key >> bits) != 0) ++bits;
   return bits;
 }
 

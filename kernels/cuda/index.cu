@@ -109,9 +109,8 @@ void scatter_update_sorted(const ScatterDesc& d, void* stream, int device) {
   if (d.numel == 0) return;
   detail::CudaDeviceScope scope(device);
   CachingAllocator& allocator = memory::allocator(Device(DeviceType::CUDA, device));
-  const int64_t element = static_cast<int64_t>(ElementwiseDesc::dtype_size(d.dtype));
   // Sort only the bits a destination index can use.
-  const int end_bit = sorted_key_bits(d.indexed_extent / element);
+  const int end_bit = sorted_end_bit(d);
   if (sorted_pairs_fit_32_bits(d, end_bit)) {
     sort_and_apply<uint32_t, int32_t>(d, end_bit, allocator, stream);
   } else {

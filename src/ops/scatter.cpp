@@ -295,9 +295,12 @@ void check_index_bounds(const IndexBound* bounds, size_t count, bool allow_negat
   }
 }
 
-bool uses_sorted_path(const ScatterDesc& d) { return is_deterministic() && kernels::duplicate_order_matters(d); }
-
 namespace {
+
+/// Whether a GPU scatter update takes the deterministic sorted path
+/// (kernels::cuda::scatter_update_sorted): in deterministic mode, where the
+/// order of duplicates can show in the result.
+bool uses_sorted_path(const ScatterDesc& d) { return is_deterministic() && kernels::duplicate_order_matters(d); }
 
 std::atomic<SortedPathStandIn> sorted_path_stand_in{nullptr};
 

@@ -78,11 +78,6 @@ void run_scatter_update(const kernels::ScatterDesc& d, const Device& device);
 /// Runs the gather-mode kernel on `device`.
 void run_gather(const kernels::ScatterDesc& d, const Device& device);
 
-/// Whether a scatter update on a GPU takes the deterministic sorted path
-/// (kernels::cuda::scatter_update_sorted): in deterministic mode, where the
-/// order of duplicates can show in the result.
-bool uses_sorted_path(const kernels::ScatterDesc& d);
-
 /// For tests: a host stand-in for the CUDA sorted path. While one is set, a CPU
 /// scatter update that a GPU would send down the sorted path has its indices
 /// checked by the separate min/max pass (as on a GPU) and is then handed to

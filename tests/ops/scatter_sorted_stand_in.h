@@ -78,8 +78,7 @@ void run_sorted_path_on_host(const kernels::ScatterDesc& d, int end_bit) {
 /// and both widths' steps run.
 inline void sorted_path_on_host(const kernels::ScatterDesc& d) {
   const int64_t call = sorted_stand_in_calls()++;
-  const auto element = static_cast<int64_t>(kernels::ElementwiseDesc::dtype_size(d.dtype));
-  const int end_bit = kernels::sorted_key_bits(d.indexed_extent / element);
+  const int end_bit = kernels::sorted_end_bit(d);
   if (kernels::sorted_pairs_fit_32_bits(d, end_bit) && call % 2 == 0) {
     run_sorted_path_on_host<uint32_t, int32_t>(d, end_bit);
   } else {
